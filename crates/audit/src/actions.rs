@@ -1,0 +1,29 @@
+//! The actions that audit records name. One vocabulary for the log, the API and the
+//! docs: `<object>.<verb>`.
+
+/// An organization was created.
+pub const ORGANIZATION_CREATE: &str = "organization.create";
+/// A contact (and the PHI it holds) was created.
+pub const CONTACT_CREATE: &str = "contact.create";
+/// A contact's PHI was read.
+pub const CONTACT_READ: &str = "contact.read";
+/// A contact's PHI was changed.
+pub const CONTACT_UPDATE: &str = "contact.update";
+/// A contact was deleted.
+pub const CONTACT_DELETE: &str = "contact.delete";
+/// A lookup by blind index found (or did not find) a contact.
+pub const CONTACT_LOOKUP: &str = "contact.lookup";
+/// A new data key version became active.
+pub const KEY_ROTATE: &str = "key.rotate";
+/// Data keys were re-wrapped under a new master key version.
+pub const MASTER_KEY_ROTATE: &str = "master_key.rotate";
+/// Rows were re-encrypted under the active data key.
+pub const KEY_REENCRYPT: &str = "key.reencrypt";
+/// Old data key versions were retired.
+pub const KEY_RETIRE: &str = "key.retire";
+/// The audit log was exported.
+pub const AUDIT_EXPORT: &str = "audit.export";
+/// The audit log was verified.
+pub const AUDIT_VERIFY: &str = "audit.verify";
+/// carepost started serving.
+pub const SERVER_START: &str = "server.start";
