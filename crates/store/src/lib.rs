@@ -19,6 +19,7 @@
 //! the database's key check value, names and ids of organizations that do not exist.
 #![forbid(unsafe_code)]
 
+mod api_keys;
 mod audit_log;
 mod backend;
 mod contacts;
@@ -40,6 +41,7 @@ use std::sync::{Arc, RwLock};
 use carepost_core::OrgId;
 use carepost_crypto::{KeyProvider, OrgKeyring};
 
+pub use api_keys::{ApiPrincipal, NewApiKey, SCOPES};
 pub use backend::Location;
 pub use contacts::{Contact, ContactFields};
 pub use error::{Result, StoreError};
