@@ -36,7 +36,9 @@ pub struct NewApiKey {
 
 impl fmt::Debug for NewApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewApiKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("NewApiKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,24 +62,50 @@ impl ApiPrincipal {
 
 impl OrgScope {
     /// Creates an API key named `name` with `scopes`.
-    pub async fn create_api_key(&self, by: &AccessContext, name: &str, scopes: &[String]) -> Result<NewApiKey> {
+    pub async fn create_api_key(
+        &self,
+        by: &AccessContext,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<NewApiKey> {
         if scopes.is_empty() {
-            return Err(StoreError::Invalid(format!("an API key needs at least one scope: {}", SCOPES.join(", "))));
+            return Err(StoreError::Invalid(format!(
+                "an API key needs at least one scope: {}",
+                SCOPES.join(", ")
+            )));
         }
         if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-            return Err(StoreError::Invalid(format!("unknown scope '{bad}': use {}", SCOPES.join(", "))));
+            return Err(StoreError::Invalid(format!(
+                "unknown scope '{bad}': use {}",
+                SCOPES.join(", ")
+            )));
         }
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-            return Err(StoreError::Invalid("an API key name is 1 to 100 printable characters".into()));
+            return Err(StoreError::Invalid(
+                "an API key name is 1 to 100 printable characters".into(),
+            ));
         }
         use base64::Engine;
         let id = hex_lower(&carepost_crypto::random_bytes::<8>()?);
-        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(carepost_crypto::random_bytes::<32>()?);
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(carepost_crypto::random_bytes::<32>()?);
         let token = format!("cpk_{id}_{secret}");
         let hash = carepost_crypto::sha256(secret.as_bytes()).to_vec();
-        self.audit(AuditEvent::new(by.actor.clone(), "api_key.create", ObjectRef::new("api_key", &id)).source(by.source))
-            .await?;
-        let (org, row_id, name, scopes) = (self.org_id().as_uuid(), id.clone(), name.to_owned(), scopes.join(" "));
+        self.audit(
+            AuditEvent::new(
+                by.actor.clone(),
+                "api_key.create",
+                ObjectRef::new("api_key", &id),
+            )
+            .source(by.source),
+        )
+        .await?;
+        let (org, row_id, name, scopes) = (
+            self.org_id().as_uuid(),
+            id.clone(),
+            name.to_owned(),
+            scopes.join(" "),
+        );
         write!(self, |conn| {
             sqlx::query(
                 "INSERT INTO api_keys (id, org_id, name, scopes, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -97,8 +125,15 @@ impl OrgScope {
 
     /// Revokes a key of this organization. Returns whether it existed.
     pub async fn revoke_api_key(&self, by: &AccessContext, id: &str) -> Result<bool> {
-        self.audit(AuditEvent::new(by.actor.clone(), "api_key.revoke", ObjectRef::new("api_key", id)).source(by.source))
-            .await?;
+        self.audit(
+            AuditEvent::new(
+                by.actor.clone(),
+                "api_key.revoke",
+                ObjectRef::new("api_key", id),
+            )
+            .source(by.source),
+        )
+        .await?;
         let (org, id) = (self.org_id().as_uuid(), id.to_owned());
         write!(self, |conn| {
             let r = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
@@ -124,18 +159,22 @@ impl Store {
         }
         let (id, lookup) = (id.to_owned(), id.to_owned());
         let row: Option<(Uuid, String, Vec<u8>, Option<i64>)> = read!(self, |conn| {
-            Ok(sqlx::query_as("SELECT org_id, scopes, secret_hash, revoked_at FROM api_keys WHERE id = $1")
-                .bind(lookup)
-                .fetch_optional(&mut *conn)
-                .await?)
+            Ok(sqlx::query_as(
+                "SELECT org_id, scopes, secret_hash, revoked_at FROM api_keys WHERE id = $1",
+            )
+            .bind(lookup)
+            .fetch_optional(&mut *conn)
+            .await?)
         })?;
         let presented = carepost_crypto::sha256(secret.as_bytes());
         match row {
-            Some((org, scopes, hash, None)) if constant_time_eq(&presented, &hash) => Ok(Some(ApiPrincipal {
-                org: OrgId::from_uuid(org),
-                key_id: id,
-                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            })),
+            Some((org, scopes, hash, None)) if constant_time_eq(&presented, &hash) => {
+                Ok(Some(ApiPrincipal {
+                    org: OrgId::from_uuid(org),
+                    key_id: id,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                }))
+            }
             _ => Ok(None),
         }
     }
@@ -162,9 +201,16 @@ mod tests {
 
     #[test]
     fn principals_with_admin_hold_every_scope() {
-        let p = ApiPrincipal { org: OrgId::new(), key_id: "k".into(), scopes: vec!["admin".into()] };
+        let p = ApiPrincipal {
+            org: OrgId::new(),
+            key_id: "k".into(),
+            scopes: vec!["admin".into()],
+        };
         assert!(p.allows("dlp:scan"));
-        let q = ApiPrincipal { scopes: vec!["dlp:scan".into()], ..p };
+        let q = ApiPrincipal {
+            scopes: vec!["dlp:scan".into()],
+            ..p
+        };
         assert!(q.allows("dlp:scan") && !q.allows("contacts:read"));
     }
 }

@@ -23,6 +23,16 @@ pub enum DataKeyState {
     Retired,
 }
 
+impl std::fmt::Display for DataKeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::DecryptOnly => "decrypt_only",
+            Self::Retired => "retired",
+        })
+    }
+}
+
 impl DataKeyState {
     fn parse(s: &str) -> Result<Self> {
         match s {

@@ -157,6 +157,13 @@ impl Store {
         Ok(OrgScope::new(self.clone(), org, keyring))
     }
 
+    /// Like [`Store::org`], but reads the organization's data keys again first, to pick
+    /// up a rotation made by another process or node.
+    pub async fn org_fresh(&self, org: OrgId) -> Result<OrgScope> {
+        let keyring = self.reload_keyring(org).await?;
+        Ok(OrgScope::new(self.clone(), org, keyring))
+    }
+
     /// The scope of the organization named `name`.
     pub async fn org_named(&self, name: &str) -> Result<OrgScope> {
         let o = self

@@ -1,7 +1,9 @@
 //! Re-encryption after a data key rotation: rows sealed with an older version are opened
 //! and sealed again with the active one, in small batches, while carepost keeps serving.
-//! Each row is rewritten only if its key version did not change meanwhile, so a
-//! concurrent update is never overwritten with stale data.
+//! Each row is rewritten only if its key version did not change meanwhile (so a
+//! concurrent update is never overwritten with stale data) and only towards the version
+//! that is active in the database (so a process whose keyring predates a rotation made
+//! elsewhere never moves rows back to an older key).
 
 use carepost_audit::{AuditEvent, ObjectRef, actions};
 use carepost_core::AccessContext;
@@ -137,7 +139,8 @@ impl OrgScope {
                 let r = sqlx::query(
                     "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
                      family_name = $5, birth_date = $6, phone = $7, attributes = $8 \
-                     WHERE org_id = $9 AND id = $10 AND key_version = $11",
+                     WHERE org_id = $9 AND id = $10 AND key_version = $11 AND EXISTS (SELECT 1 FROM data_keys \
+                     WHERE org_id = $9 AND version = $1 AND state = 'active')",
                 )
                 .bind(sealed.key_version)
                 .bind(sealed.email_index)
@@ -186,7 +189,8 @@ impl OrgScope {
             for (kid, sealed, old) in updates {
                 let r = sqlx::query(
                     "UPDATE audit_signing_keys SET private_key = $1, key_version = $2 \
-                     WHERE org_id = $3 AND key_id = $4 AND key_version = $5",
+                     WHERE org_id = $3 AND key_id = $4 AND key_version = $5 AND EXISTS (SELECT 1 FROM data_keys \
+                     WHERE org_id = $3 AND version = $2 AND state = 'active')",
                 )
                 .bind(sealed)
                 .bind(active)

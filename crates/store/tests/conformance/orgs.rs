@@ -81,8 +81,15 @@ both_backends!(
 
 both_backends!(api_keys_authenticate_until_revoked, |db| async move {
     let (store, org) = store_with_org(&db, "clinic").await;
-    let key = org.create_api_key(&system(), "ehr job", &["messages:send".into()]).await.unwrap();
-    let p = store.authenticate_api_key(&key.token).await.unwrap().unwrap();
+    let key = org
+        .create_api_key(&system(), "ehr job", &["messages:send".into()])
+        .await
+        .unwrap();
+    let p = store
+        .authenticate_api_key(&key.token)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.org, org.org_id());
     assert_eq!(p.key_id, key.id);
     assert!(p.allows("messages:send") && !p.allows("contacts:read"));
@@ -91,12 +98,31 @@ both_backends!(api_keys_authenticate_until_revoked, |db| async move {
     let mut wrong = key.token.clone();
     wrong.pop();
     wrong.push('x');
-    for bad in [wrong.as_str(), "cpk_", "garbage", "cpk_zzzzzzzzzzzzzzzz_abc", ""] {
-        assert!(store.authenticate_api_key(bad).await.unwrap().is_none(), "{bad}");
+    for bad in [
+        wrong.as_str(),
+        "cpk_",
+        "garbage",
+        "cpk_zzzzzzzzzzzzzzzz_abc",
+        "",
+    ] {
+        assert!(
+            store.authenticate_api_key(bad).await.unwrap().is_none(),
+            "{bad}"
+        );
     }
-    let err = org.create_api_key(&system(), "x", &["root".into()]).await.err().unwrap();
+    let err = org
+        .create_api_key(&system(), "x", &["root".into()])
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("unknown scope 'root'"), "{err}");
 
     assert!(org.revoke_api_key(&system(), &key.id).await.unwrap());
-    assert!(store.authenticate_api_key(&key.token).await.unwrap().is_none());
+    assert!(
+        store
+            .authenticate_api_key(&key.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
 });

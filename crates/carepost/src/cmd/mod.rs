@@ -1,0 +1,8 @@
+//! One file per command.
+
+pub mod apikey;
+pub mod audit;
+pub mod bench;
+pub mod init;
+pub mod keys;
+pub mod serve;

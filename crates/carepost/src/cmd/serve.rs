@@ -1,0 +1,179 @@
+//! `carepost serve`: open the store (creating the key and the `default` organization on
+//! a first start), run the background workers, serve HTTP until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use carepost_audit::{AuditEvent, ObjectRef, actions};
+use carepost_config::Config;
+use carepost_core::{AccessContext, DEFAULT_ORGANIZATION};
+use carepost_server::{AppState, ServeOptions};
+use carepost_store::Store;
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::context;
+
+pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    let keys = context::load_keys(&config, true)?;
+    let store = context::open_store(&config, keys.provider.clone()).await?;
+    let system = AccessContext::system("serve");
+    let (org, org_created) = store
+        .ensure_organization(DEFAULT_ORGANIZATION, &system)
+        .await?;
+    store
+        .org(org.id)
+        .await?
+        .audit(AuditEvent::new(
+            system.actor.clone(),
+            actions::SERVER_START,
+            ObjectRef::new("node", std::process::id()),
+        ))
+        .await?;
+
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(carepost_server::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (server.listen / --listen)",
+                config.server.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("carepost {} started", env!("CARGO_PKG_VERSION"));
+    println!("  http:         {scheme}://{addr}  (/healthz, /readyz, /metrics, /api/v1)");
+    println!("  store:        {}", store.describe());
+    match &keys.file {
+        Some((path, _)) if keys.created => {
+            println!(
+                "  master key:   {} (generated now, mode 0600: back it up apart from the database)",
+                path.display()
+            )
+        }
+        Some((path, _)) => println!("  master key:   {}", path.display()),
+        None => println!("  master key:   from CAREPOST_MASTER_KEY"),
+    }
+    println!(
+        "  organization: {}{}",
+        org.name,
+        if org_created { " (created)" } else { "" }
+    );
+    tracing::info!(listen = %addr, store = store.backend_name(), "carepost started");
+
+    let workers = vec![
+        tokio::spawn(checkpoint_worker(
+            store.clone(),
+            config.audit.checkpoint_interval,
+        )),
+        tokio::spawn(reencrypt_worker(store.clone())),
+    ];
+    let mut state = AppState::new(store.clone());
+    state.max_body_bytes = config.server.max_body_bytes;
+    state.request_timeout = config.server.request_timeout;
+    let options = ServeOptions {
+        tls,
+        shutdown_grace: config.server.shutdown_grace,
+    };
+    carepost_server::serve(
+        listener,
+        carepost_server::router(state),
+        options,
+        shutdown_signal(),
+    )
+    .await?;
+
+    for w in workers {
+        w.abort();
+    }
+    checkpoint_all(&store).await;
+    tracing::info!("carepost stopped");
+    println!("carepost stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// Signs each organization's chain head every `interval`.
+async fn checkpoint_worker(store: Store, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        checkpoint_all(&store).await;
+    }
+}
+
+async fn checkpoint_all(store: &Store) {
+    let Ok(orgs) = store.organizations().await else {
+        return;
+    };
+    for o in orgs {
+        match store
+            .org(o.id)
+            .await
+            .map(|s| async move { s.checkpoint_audit().await })
+        {
+            Ok(f) => {
+                if let Err(e) = f.await {
+                    tracing::error!(org = %o.id, error = %e, "audit checkpoint failed");
+                }
+            }
+            Err(e) => tracing::error!(org = %o.id, error = %e, "audit checkpoint failed"),
+        }
+    }
+}
+
+/// Moves rows off old data key versions after a rotation, in small batches, so that the
+/// server keeps serving meanwhile. Picks up rotations made by the CLI or other nodes.
+async fn reencrypt_worker(store: Store) {
+    let by = AccessContext::system("reencrypt");
+    loop {
+        let mut busy = false;
+        if let Ok(orgs) = store.organizations().await {
+            for o in orgs {
+                let step = async {
+                    let scope = store.org_fresh(o.id).await?;
+                    scope.reencrypt_step(&by, 500).await
+                };
+                match step.await {
+                    Ok(p) if p.rewritten > 0 => {
+                        busy = p.remaining > 0;
+                        tracing::info!(org = %o.id, rewritten = p.rewritten, remaining = p.remaining, "re-encrypting");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(org = %o.id, error = %e, "re-encryption failed"),
+                }
+            }
+        }
+        let pause = if busy {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_secs(5)
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
