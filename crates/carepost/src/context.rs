@@ -62,14 +62,14 @@ pub fn load_keys(config: &Config, create: bool) -> anyhow::Result<Keys> {
 
 fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!(
-                "carepost: warning: key file {} is readable by other users; run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            );
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "carepost: warning: key file {} is readable by other users; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
     }
 }
 

@@ -31,7 +31,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(key: &str, reason: impl Into<String>) -> Self {
-        Self { key: key.to_owned(), reason: reason.into() }
+        Self {
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -122,7 +125,9 @@ impl StoreSection {
 
     /// The key file in effect.
     pub fn effective_key_file(&self) -> PathBuf {
-        self.key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 }
 
@@ -137,7 +142,9 @@ pub struct AuditConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self { checkpoint_interval: Duration::from_secs(300) }
+        Self {
+            checkpoint_interval: Duration::from_secs(300),
+        }
     }
 }
 
@@ -163,7 +170,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Json, level: "info".into() }
+        Self {
+            format: LogFormat::Json,
+            level: "info".into(),
+        }
     }
 }
 
@@ -173,7 +183,10 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(&path.display().to_string(), format!("cannot read the file: {e}"))
+                ConfigError::new(
+                    &path.display().to_string(),
+                    format!("cannot read the file: {e}"),
+                )
             })?;
             fig = fig.merge(Toml::string(&text));
         }
@@ -182,12 +195,18 @@ impl Config {
 
     /// Parses a TOML text (no environment), for tests and `init`'s self-check.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Self::extract(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)))
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
     }
 
     fn extract(fig: Figment) -> Result<Self, ConfigError> {
         let config: Config = fig.extract().map_err(|e| {
-            let key = if e.path.is_empty() { "(top level)".to_owned() } else { e.path.join(".") };
+            let key = if e.path.is_empty() {
+                "(top level)".to_owned()
+            } else {
+                e.path.join(".")
+            };
             ConfigError::new(&key, e.kind.to_string())
         })?;
         config.validate()?;
@@ -197,8 +216,18 @@ impl Config {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         match (&self.server.tls_cert, &self.server.tls_key) {
-            (Some(_), None) => return Err(ConfigError::new("server.tls_key", "tls_cert is set, so tls_key must be too")),
-            (None, Some(_)) => return Err(ConfigError::new("server.tls_cert", "tls_key is set, so tls_cert must be too")),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "server.tls_key",
+                    "tls_cert is set, so tls_key must be too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "server.tls_cert",
+                    "tls_key is set, so tls_cert must be too",
+                ));
+            }
             _ => {}
         }
         if let Some(url) = &self.store.database_url {
@@ -211,16 +240,28 @@ impl Config {
             }
         }
         if self.store.connect_attempts == 0 {
-            return Err(ConfigError::new("store.connect_attempts", "must be at least 1"));
+            return Err(ConfigError::new(
+                "store.connect_attempts",
+                "must be at least 1",
+            ));
         }
         if self.store.max_connections == 0 {
-            return Err(ConfigError::new("store.max_connections", "must be at least 1"));
+            return Err(ConfigError::new(
+                "store.max_connections",
+                "must be at least 1",
+            ));
         }
         if self.audit.checkpoint_interval < Duration::from_secs(1) {
-            return Err(ConfigError::new("audit.checkpoint_interval", "must be at least 1s"));
+            return Err(ConfigError::new(
+                "audit.checkpoint_interval",
+                "must be at least 1s",
+            ));
         }
         if self.server.max_body_bytes < 1024 {
-            return Err(ConfigError::new("server.max_body_bytes", "must be at least 1024"));
+            return Err(ConfigError::new(
+                "server.max_body_bytes",
+                "must be at least 1024",
+            ));
         }
         Ok(())
     }
@@ -229,7 +270,9 @@ impl Config {
 /// `CAREPOST_SECTION__KEY` variables. Variables without `__` (`CAREPOST_MASTER_KEY`,
 /// `CAREPOST_CONFIG`) are not configuration keys and are left alone.
 fn environment() -> Env {
-    Env::prefixed("CAREPOST_").filter(|k| k.as_str().contains("__")).split("__")
+    Env::prefixed("CAREPOST_")
+        .filter(|k| k.as_str().contains("__"))
+        .split("__")
 }
 
 #[cfg(test)]
@@ -241,7 +284,14 @@ mod tests {
         let uncommented: String = TEMPLATE
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.contains(" = ") && !rest.contains("database_url") && !rest.contains("tls_") && !rest.contains("key_file") => rest,
+                Some(rest)
+                    if rest.contains(" = ")
+                        && !rest.contains("database_url")
+                        && !rest.contains("tls_")
+                        && !rest.contains("key_file") =>
+                {
+                    rest
+                }
                 _ => l,
             })
             .collect::<Vec<_>>()
@@ -249,8 +299,22 @@ mod tests {
         let parsed = Config::from_toml(&uncommented).unwrap();
         assert_eq!(parsed, Config::default());
         assert!(Config::from_toml(TEMPLATE).is_ok());
-        for key in ["listen", "shutdown_grace", "data_dir", "database_url", "key_file", "checkpoint_interval", "format", "level", "max_body_bytes", "connect_attempts"] {
-            assert!(TEMPLATE.contains(&format!("{key} =")), "template lacks {key}");
+        for key in [
+            "listen",
+            "shutdown_grace",
+            "data_dir",
+            "database_url",
+            "key_file",
+            "checkpoint_interval",
+            "format",
+            "level",
+            "max_body_bytes",
+            "connect_attempts",
+        ] {
+            assert!(
+                TEMPLATE.contains(&format!("{key} =")),
+                "template lacks {key}"
+            );
         }
     }
 
@@ -258,7 +322,11 @@ mod tests {
     fn errors_name_the_key_and_the_reason() {
         let err = Config::from_toml("[server]\nlisten = \"nowhere\"").unwrap_err();
         assert_eq!(err.key, "server.listen");
-        assert!(err.to_string().starts_with("invalid configuration: server.listen:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid configuration: server.listen:"),
+            "{err}"
+        );
 
         let err = Config::from_toml("[store]\nconect_attempts = 3").unwrap_err();
         assert!(err.to_string().contains("conect_attempts"), "{err}");
@@ -275,9 +343,13 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn environment_overrides_the_file_and_ignores_non_config_variables() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "[server]\nlisten = \"127.0.0.1:9000\"\n[store]\nmax_connections = 3")?;
+            jail.create_file(
+                "c.toml",
+                "[server]\nlisten = \"127.0.0.1:9000\"\n[store]\nmax_connections = 3",
+            )?;
             jail.set_env("CAREPOST_SERVER__LISTEN", "127.0.0.1:9100");
             jail.set_env("CAREPOST_AUDIT__CHECKPOINT_INTERVAL", "10m");
             jail.set_env("CAREPOST_MASTER_KEY", "not-a-config-key");
@@ -292,13 +364,22 @@ mod tests {
     #[test]
     fn a_missing_config_file_is_an_error_naming_it() {
         let err = Config::load(Some(Path::new("/nonexistent/carepost.toml"))).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/carepost.toml"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/carepost.toml"),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_default_database_is_sqlite_in_the_data_dir() {
         let c = Config::default();
-        assert_eq!(c.store.effective_database_url(), "sqlite://./carepost-data/carepost.db");
-        assert_eq!(c.store.effective_key_file(), PathBuf::from("./carepost-data/master.key"));
+        assert_eq!(
+            c.store.effective_database_url(),
+            "sqlite://./carepost-data/carepost.db"
+        );
+        assert_eq!(
+            c.store.effective_key_file(),
+            PathBuf::from("./carepost-data/master.key")
+        );
     }
 }

@@ -188,6 +188,8 @@ macro_rules! insert_audit_rows {
 insert_audit_rows!(SqliteConnection, Sqlite);
 insert_audit_rows!(PgConnection, Postgres);
 
+type CheckpointRow = (i64, Vec<u8>, i64, String, Vec<u8>);
+
 type AuditRow = (
     Uuid,
     i64,
@@ -310,7 +312,7 @@ impl OrgScope {
     /// The signed checkpoints, oldest first.
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let id = self.org_id().as_uuid();
-        let rows: Vec<(i64, Vec<u8>, i64, String, Vec<u8>)> = read!(self, |conn| {
+        let rows: Vec<CheckpointRow> = read!(self, |conn| {
             Ok(sqlx::query_as(
                 "SELECT seq, hash, ts, key_id, signature FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq",
             )
