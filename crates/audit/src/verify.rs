@@ -60,6 +60,8 @@ pub enum Problem {
         /// The checkpoint's sequence number.
         seq: i64,
     },
+    /// The chain has records but its recorded head is gone.
+    HeadMissing,
     /// A checkpoint's signature is invalid, or it was signed by a key that is not trusted.
     BadCheckpointSignature {
         /// The checkpoint's sequence number.
@@ -106,6 +108,10 @@ impl fmt::Display for Problem {
             Self::CheckpointMismatch { seq } => write!(
                 f,
                 "record {seq} differs from the signed checkpoint at {seq}: the chain was rewritten"
+            ),
+            Self::HeadMissing => write!(
+                f,
+                "the chain has records but its recorded head is missing: the head was deleted"
             ),
             Self::BadCheckpointSignature { seq, key_id } => write!(
                 f,
@@ -182,6 +188,17 @@ impl ChainVerifier {
         }
     }
 
+    /// A verifier that starts after record `seq` whose hash is `hash` (a point already
+    /// proven, such as a signed checkpoint) instead of at the start of the chain.
+    pub fn resume(org: OrgId, seq: i64, hash: [u8; 32]) -> Self {
+        let mut v = Self::new(org, Vec::new(), &HashMap::new());
+        if seq > 0 {
+            v.expected = seq.saturating_add(1);
+            v.prev_hash = hash;
+        }
+        v
+    }
+
     /// Checks the next record. Returns `false` once a problem was found (walking further
     /// tells nothing more).
     pub fn push(&mut self, record: &AuditRecord) -> bool {
@@ -212,7 +229,7 @@ impl ChainVerifier {
         } else {
             None
         };
-        self.expected = seq + 1;
+        self.expected = seq.saturating_add(1);
         self.prev_hash = record.hash;
         self.problem.is_none()
     }
@@ -231,6 +248,8 @@ impl ChainVerifier {
                 })
             } else if head.is_some() && head_seq < last_seq {
                 Some(Problem::BeyondHead { seq: head_seq + 1 })
+            } else if head.is_none() && self.records > 0 {
+                Some(Problem::HeadMissing)
             } else if head.is_some_and(|(_, h)| last_seq > 0 && h != self.prev_hash) {
                 Some(Problem::Edited { seq: last_seq })
             } else {
@@ -421,6 +440,22 @@ mod tests {
         assert!(matches!(
             p,
             Some(Problem::BadCheckpointSignature { seq: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_head_is_a_problem_and_huge_sequence_numbers_do_not_overflow() {
+        let org = OrgId::new();
+        let recs = chain(org, 3);
+        let p = verify_with_head(org, &recs, vec![], &HashMap::new(), None).problem;
+        assert_eq!(p, Some(Problem::HeadMissing));
+        let mut forged = recs[0].clone();
+        forged.seq = i64::MAX;
+        let mut v = ChainVerifier::new(org, vec![], &HashMap::new());
+        v.push(&forged);
+        assert!(matches!(
+            v.finish(None).problem,
+            Some(Problem::Missing { expected: 1, .. })
         ));
     }
 

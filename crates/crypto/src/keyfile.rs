@@ -108,7 +108,14 @@ impl KeyFile {
             path: Some(path.to_path_buf()),
             keys,
         };
-        file.write(path)?;
+        match file.write(path, false) {
+            Err(KeyFileError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                return Err(KeyFileError::AlreadyExists(path.to_path_buf()));
+            }
+            other => other?,
+        }
         Ok(file)
     }
 
@@ -129,7 +136,12 @@ impl KeyFile {
                 });
             }
         };
-        let form: FileForm = toml::from_str(&text)
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a key file read from `path` (named in errors only).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, KeyFileError> {
+        let form: FileForm = toml::from_str(text)
             .map_err(|e| corrupted(path, &format!("not a carepost key file ({})", e.message())))?;
         if form.format != FORMAT {
             return Err(corrupted(
@@ -206,7 +218,7 @@ impl KeyFile {
         let version = self.keys.keys().next_back().map_or(1, |v| v + 1);
         self.keys
             .insert(version, (now(), Zeroizing::new(random_bytes::<32>()?)));
-        self.write(&path)?;
+        self.write(&path, true)?;
         Ok(version)
     }
 
@@ -222,7 +234,7 @@ impl KeyFile {
             return Err(corrupted(&path, "refusing to remove the only key"));
         }
         self.keys.remove(&version);
-        self.write(&path)
+        self.write(&path, true)
     }
 
     /// The versions held.
@@ -244,7 +256,7 @@ impl KeyFile {
         LocalKeyProvider::new(source, keys)
     }
 
-    fn write(&self, path: &Path) -> Result<(), KeyFileError> {
+    fn write(&self, path: &Path, replace: bool) -> Result<(), KeyFileError> {
         let form = FileForm {
             format: FORMAT.to_owned(),
             kek: self
@@ -265,37 +277,57 @@ impl KeyFile {
              # apart from the database: without it nothing encrypted there can be read.\n{}",
             body.as_str()
         );
-        write_private(path, text.as_bytes()).map_err(|source| KeyFileError::Io {
+        write_private(path, text.as_bytes(), replace).map_err(|source| KeyFileError::Io {
             path: path.to_path_buf(),
             source,
         })
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed into place, mode 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Writes `bytes` to a fresh temporary file beside `path` (mode 0600, created
+/// exclusively, never following a link), flushed to disk. Returns its path.
+fn write_temp(path: &Path, bytes: &[u8]) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
     if let Some(dir) = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !d.exists())
     {
-        use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
     }
-    let tmp = path.with_extension("tmp");
+    let nonce = hex::encode(random_bytes::<6>().map_err(std::io::Error::other)?);
+    let tmp = path.with_extension(format!("tmp-{nonce}"));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    Ok(tmp)
+}
+
+/// Puts `bytes` at `path` atomically. With `replace`, an existing file is replaced;
+/// without, the call fails if `path` exists, even if another process creates it at the
+/// same moment (so two first starts can never leave two different keys). The directory
+/// is flushed so that the new file survives a crash.
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    let tmp = write_temp(path, bytes)?;
+    let placed = if replace {
+        std::fs::rename(&tmp, path)
+    } else {
+        std::fs::hard_link(&tmp, path)
+    };
+    let _ = std::fs::remove_file(&tmp);
+    placed?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn decode_key(b64: &str) -> Result<Zeroizing<[u8; 32]>, String> {
@@ -373,6 +405,22 @@ mod tests {
             KeyFile::load(&path),
             Err(KeyFileError::Corrupted { .. })
         ));
+    }
+
+    #[test]
+    fn two_simultaneous_creations_leave_exactly_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.toml");
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| KeyFile::create(&path).is_ok()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+        assert!(KeyFile::load(&path).is_ok());
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary files are cleaned up");
     }
 
     #[test]

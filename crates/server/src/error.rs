@@ -27,7 +27,12 @@ pub struct ApiError {
 impl ApiError {
     /// A failure with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Names the offending field.
@@ -52,12 +57,20 @@ impl ApiError {
 
     /// 403: the key lacks `scope`.
     pub fn forbidden(scope: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", format!("this API key lacks the `{scope}` scope"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this API key lacks the `{scope}` scope"),
+        )
     }
 
     /// 404: nothing at this id.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
     }
 }
 
@@ -67,10 +80,18 @@ impl From<carepost_store::StoreError> for ApiError {
         match e {
             E::Invalid(msg) => Self::bad_request(msg),
             E::UnknownOrganization(_) => Self::not_found("organization"),
-            E::DuplicateOrganization(name) => Self::new(StatusCode::CONFLICT, "conflict", format!("organization '{name}' exists")),
+            E::DuplicateOrganization(name) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("organization '{name}' exists"),
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store failed; retry later")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the store failed; retry later",
+                )
             }
         }
     }

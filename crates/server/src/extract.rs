@@ -25,7 +25,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -33,27 +37,37 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body exceeds {} bytes", state.max_body_bytes))
-            } else {
-                ApiError::bad_request("the body could not be read")
-            }
-        })?;
-        decode(&bytes).map(ApiJson)
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("the body exceeds {} bytes", state.max_body_bytes),
+                    )
+                } else {
+                    ApiError::bad_request("the body could not be read")
+                }
+            })?;
+        decode_json(&bytes).map(ApiJson)
     }
 }
 
-/// Decodes JSON, turning serde's message into one that names the field and the
-/// expectation but not the value received (which may be PHI).
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Decodes a JSON request body, turning serde's message into one that names the field
+/// and the expectation but not the value received (which may be PHI).
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.inner();
         let reason = match inner.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("the body is not valid JSON (line {}, column {})", inner.line(), inner.column())
+                format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )
             }
             _ => value_free(&inner.to_string()),
         };
@@ -65,7 +79,10 @@ fn value_free(message: &str) -> String {
     // serde's data errors read "invalid type: string \"…\", expected …" or
     // "invalid value: …, expected …": keep the expectation, drop what was received.
     let message = message.split(" at line ").next().unwrap_or(message);
-    if message.starts_with("missing field") || message.starts_with("unknown field") || message.starts_with("duplicate field") {
+    if message.starts_with("missing field")
+        || message.starts_with("unknown field")
+        || message.starts_with("duplicate field")
+    {
         return message.to_owned();
     }
     for kind in ["invalid type", "invalid value", "invalid length"] {
@@ -101,12 +118,19 @@ pub struct Caller {
 impl Caller {
     /// Refuses with 403 unless the key holds `scope`.
     pub fn require(&self, scope: &str) -> Result<(), ApiError> {
-        if self.principal.allows(scope) { Ok(()) } else { Err(ApiError::forbidden(scope)) }
+        if self.principal.allows(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(scope))
+        }
     }
 
     /// The access context for audit records.
     pub fn access(&self) -> AccessContext {
-        AccessContext { actor: Actor::ApiKey(self.principal.key_id.clone()), source: self.source }
+        AccessContext {
+            actor: Actor::ApiKey(self.principal.key_id.clone()),
+            source: self.source,
+        }
     }
 
     /// The caller's organization.
@@ -118,16 +142,29 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(ApiError::unauthorized)?;
-        let principal = state.store.authenticate_api_key(token).await?.ok_or_else(ApiError::unauthorized)?;
-        let source = parts.extensions.get::<ConnectInfo<ClientAddr>>().map(|c| c.0.0.ip());
+        let principal = state
+            .store
+            .authenticate_api_key(token)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<ClientAddr>>()
+            .map(|c| c.0.0.ip());
         Ok(Self { principal, source })
     }
 }
@@ -147,21 +184,24 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_but_never_its_value() {
-        let e = decode::<Body>(br#"{"email": "x@y.org", "count": "123-45-6789", "tags": []}"#).unwrap_err();
+        let e = decode_json::<Body>(br#"{"email": "x@y.org", "count": "123-45-6789", "tags": []}"#)
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("count"));
         assert!(!e.message.contains("123-45-6789"), "{}", e.message);
         assert!(e.message.contains("expected u32"), "{}", e.message);
 
-        let e = decode::<Body>(br#"{"email": "x@y.org", "count": 1, "tags": [1]}"#).unwrap_err();
+        let e =
+            decode_json::<Body>(br#"{"email": "x@y.org", "count": 1, "tags": [1]}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("tags[0]"));
 
-        let e = decode::<Body>(br#"{"count": 1, "tags": []}"#).unwrap_err();
+        let e = decode_json::<Body>(br#"{"count": 1, "tags": []}"#).unwrap_err();
         assert!(e.message.contains("missing field `email`"), "{}", e.message);
 
-        let e = decode::<Body>(br#"{"email": "a", "count": 1, "tags": [], "ssn": "1"}"#).unwrap_err();
+        let e = decode_json::<Body>(br#"{"email": "a", "count": 1, "tags": [], "ssn": "1"}"#)
+            .unwrap_err();
         assert!(e.message.contains("unknown field `ssn`"), "{}", e.message);
 
-        let e = decode::<Body>(b"{not json").unwrap_err();
+        let e = decode_json::<Body>(b"{not json").unwrap_err();
         assert!(e.message.contains("not valid JSON"), "{}", e.message);
     }
 }

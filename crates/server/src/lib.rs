@@ -22,7 +22,7 @@ mod state;
 pub mod tls;
 
 pub use error::ApiError;
-pub use extract::{ApiJson, Caller, ClientAddr};
+pub use extract::{ApiJson, Caller, ClientAddr, decode_json};
 pub use observe::{REQUEST_ID, metrics_handle};
 pub use serve::{ServeOptions, serve};
 pub use state::AppState;
@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request is counted.
     metrics_handle();
     routes::router(state.clone())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
 }

@@ -42,9 +42,15 @@ pub async fn serve(
         match options.tls {
             Some(config) => {
                 let tls = TlsListener::new(listener, config)?;
-                axum::serve(tls, service).with_graceful_shutdown(shutdown.clone()).await
+                axum::serve(tls, service)
+                    .with_graceful_shutdown(shutdown.clone())
+                    .await
             }
-            None => axum::serve(listener, service).with_graceful_shutdown(shutdown.clone()).await,
+            None => {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown.clone())
+                    .await
+            }
         }
     };
     tokio::select! {

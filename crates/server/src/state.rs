@@ -16,6 +16,10 @@ pub struct AppState {
 impl AppState {
     /// State over `store` with default limits (25 MiB bodies, 30 s requests).
     pub fn new(store: Store) -> Self {
-        Self { store, max_body_bytes: 25 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            store,
+            max_body_bytes: 25 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }

@@ -84,6 +84,13 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Pending>) {
             groups[i].1.push((p.time_us, p.event));
             replies[i].push(p.reply);
         }
+        // Lock chain heads in one global order, so that nodes appending for the same
+        // organizations at once never wait on each other in a cycle.
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|i| groups[*i].0);
+        let mut paired: Vec<_> = groups.into_iter().zip(replies).map(Some).collect();
+        let (groups, replies): (Vec<_>, Vec<_>) =
+            order.into_iter().filter_map(|i| paired[i].take()).unzip();
         match append_groups(&backend, groups).await {
             Ok(seqs) => {
                 for (group_seqs, group_replies) in seqs.into_iter().zip(replies) {
@@ -309,6 +316,19 @@ impl OrgScope {
         Ok(row.map(|(s, h)| (s, hash32(&h))))
     }
 
+    async fn newest_audit_seq(&self) -> Result<i64> {
+        let id = self.org_id().as_uuid();
+        let newest: Option<i64> = read!(self, |conn| {
+            Ok(
+                sqlx::query_scalar("SELECT MAX(seq) FROM audit_records WHERE org_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?,
+            )
+        })?;
+        Ok(newest.unwrap_or(0))
+    }
+
     /// The signed checkpoints, oldest first.
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let id = self.org_id().as_uuid();
@@ -353,13 +373,27 @@ impl OrgScope {
         let Some((seq, hash)) = self.audit_head().await?.filter(|(s, _)| *s > 0) else {
             return Ok(None);
         };
-        if self
-            .audit_checkpoints()
-            .await?
-            .last()
-            .is_some_and(|c| c.seq >= seq)
-        {
+        let last = self.audit_checkpoints().await?.pop();
+        if last.as_ref().is_some_and(|c| c.seq >= seq) {
             return Ok(None);
+        }
+        // Sign only a chain whose records since the last checkpoint verify: a signature
+        // over a rewritten tail would vouch for the rewrite.
+        let (from, from_hash) = last.map_or((0, [0; 32]), |c| (c.seq, c.hash));
+        let mut verifier = carepost_audit::ChainVerifier::resume(self.org_id(), from, from_hash);
+        let mut after = from;
+        while after < seq {
+            let page = self.audit_records(after, 5000).await?;
+            let Some(newest) = page.last() else { break };
+            after = newest.seq;
+            for r in page.iter().take_while(|r| r.seq <= seq) {
+                verifier.push(r);
+            }
+        }
+        if let Some(problem) = verifier.finish(Some((seq, hash))).problem {
+            return Err(StoreError::Corrupt(format!(
+                "the audit chain does not verify ({problem}); no checkpoint signed"
+            )));
         }
         let key = self.audit_signing_key().await?;
         let org = self.org_id();
@@ -439,22 +473,36 @@ impl OrgScope {
                 &stored
             }
         };
-        let mut verifier = carepost_audit::ChainVerifier::new(
-            self.org_id(),
-            self.audit_checkpoints().await?,
-            keys,
-        );
+        // The head first: records appended while the walk runs lie past it and are
+        // checked below, not mistaken for a truncated chain.
+        let head = self.audit_head().await?;
+        let stop = head.map_or(i64::MAX, |(seq, _)| seq);
+        let checkpoints = self.audit_checkpoints().await?;
+        let mut verifier = carepost_audit::ChainVerifier::new(self.org_id(), checkpoints, keys);
         let mut after = 0;
-        loop {
+        'walk: loop {
             let page = self.audit_records(after, 5000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            for r in &page {
+            for r in page.iter().take_while(|r| r.seq <= stop) {
                 if !verifier.push(r) {
-                    break;
+                    break 'walk;
                 }
             }
+            if after >= stop {
+                break;
+            }
         }
-        Ok(verifier.finish(self.audit_head().await?))
+        let mut report = verifier.finish(head);
+        if report.problem.is_none() {
+            // A record is legitimate only once the head has moved past it (both change in
+            // one transaction): read the newest record first, then the head.
+            let newest = self.newest_audit_seq().await?;
+            let head_now = self.audit_head().await?.map_or(0, |(s, _)| s);
+            if newest > head_now {
+                report.problem = Some(carepost_audit::Problem::BeyondHead { seq: head_now + 1 });
+            }
+        }
+        Ok(report)
     }
 }

@@ -7,6 +7,7 @@ use carepost_crypto::FieldContext;
 use uuid::Uuid;
 
 use crate::backend::{read, write};
+use crate::dialect::pick;
 use crate::{OrgScope, Result, StoreError, now_us};
 
 pub(crate) const TABLE: &str = "contacts";
@@ -205,33 +206,61 @@ impl OrgScope {
     ) -> Result<ContactId> {
         fields.validate()?;
         let id = ContactId::new();
-        let sealed = self.seal_contact(id, &fields)?;
         self.audit(self.audit_event(by, actions::CONTACT_CREATE, id))
             .await?;
+        if self.insert_contact(id, &fields).await? {
+            return Ok(id);
+        }
+        // Sealed with a key version that is no longer active (rotated by another process
+        // or node): seal again with the current keys.
+        if self
+            .store
+            .org_fresh(self.org_id())
+            .await?
+            .insert_contact(id, &fields)
+            .await?
+        {
+            return Ok(id);
+        }
+        Err(StoreError::KeyState(
+            "the organization's active data key changed twice during one write; retry".into(),
+        ))
+    }
+
+    /// Inserts a sealed contact if the key version it was sealed with is still the active
+    /// one (on PostgreSQL, locking that key row so a rotation waits for this write).
+    async fn insert_contact(&self, id: ContactId, fields: &ContactFields) -> Result<bool> {
+        let sealed = self.seal_contact(id, fields)?;
         let (org, uid, now) = (self.org_id().as_uuid(), id.as_uuid(), now_us());
         write!(self, |conn| {
             let [given, family, birth, phone, attrs] = sealed.optional;
-            sqlx::query(
+            let sql = pick(
+                &*conn,
                 "INSERT INTO contacts (id, org_id, key_version, email_index, email, given_name, \
                  family_name, birth_date, phone, attributes, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-            )
-            .bind(uid)
-            .bind(org)
-            .bind(sealed.key_version)
-            .bind(sealed.email_index)
-            .bind(sealed.email)
-            .bind(given)
-            .bind(family)
-            .bind(birth)
-            .bind(phone)
-            .bind(attrs)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
-        })?;
-        Ok(id)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 \
+                 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active')",
+                "INSERT INTO contacts (id, org_id, key_version, email_index, email, given_name, \
+                 family_name, birth_date, phone, attributes, created_at, updated_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 \
+                 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active' FOR SHARE)",
+            );
+            let done = sqlx::query(sql)
+                .bind(uid)
+                .bind(org)
+                .bind(sealed.key_version)
+                .bind(sealed.email_index)
+                .bind(sealed.email)
+                .bind(given)
+                .bind(family)
+                .bind(birth)
+                .bind(phone)
+                .bind(attrs)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Reads a contact's PHI. The read is audited before the data is returned.
@@ -301,30 +330,50 @@ impl OrgScope {
         fields: ContactFields,
     ) -> Result<bool> {
         fields.validate()?;
-        let sealed = self.seal_contact(id, &fields)?;
         self.audit(self.audit_event(by, actions::CONTACT_UPDATE, id))
             .await?;
+        if self.write_contact(id, &fields).await? {
+            return Ok(true);
+        }
+        // Nothing changed: the contact does not exist, or this keyring is stale. Retry
+        // once with the current keys to tell which.
+        self.store
+            .org_fresh(self.org_id())
+            .await?
+            .write_contact(id, &fields)
+            .await
+    }
+
+    async fn write_contact(&self, id: ContactId, fields: &ContactFields) -> Result<bool> {
+        let sealed = self.seal_contact(id, fields)?;
         let (org, uid, now) = (self.org_id().as_uuid(), id.as_uuid(), now_us());
         write!(self, |conn| {
             let [given, family, birth, phone, attrs] = sealed.optional;
-            let done = sqlx::query(
+            let sql = pick(
+                &*conn,
                 "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
                  family_name = $5, birth_date = $6, phone = $7, attributes = $8, updated_at = $9 \
-                 WHERE org_id = $10 AND id = $11",
-            )
-            .bind(sealed.key_version)
-            .bind(sealed.email_index)
-            .bind(sealed.email)
-            .bind(given)
-            .bind(family)
-            .bind(birth)
-            .bind(phone)
-            .bind(attrs)
-            .bind(now)
-            .bind(org)
-            .bind(uid)
-            .execute(&mut *conn)
-            .await?;
+                 WHERE org_id = $10 AND id = $11 AND EXISTS (SELECT 1 FROM data_keys \
+                 WHERE org_id = $10 AND version = $1 AND state = 'active')",
+                "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
+                 family_name = $5, birth_date = $6, phone = $7, attributes = $8, updated_at = $9 \
+                 WHERE org_id = $10 AND id = $11 AND EXISTS (SELECT 1 FROM data_keys \
+                 WHERE org_id = $10 AND version = $1 AND state = 'active' FOR SHARE)",
+            );
+            let done = sqlx::query(sql)
+                .bind(sealed.key_version)
+                .bind(sealed.email_index)
+                .bind(sealed.email)
+                .bind(given)
+                .bind(family)
+                .bind(birth)
+                .bind(phone)
+                .bind(attrs)
+                .bind(now)
+                .bind(org)
+                .bind(uid)
+                .execute(&mut *conn)
+                .await?;
             Ok(done.rows_affected() > 0)
         })
     }

@@ -103,6 +103,7 @@ pub(crate) async fn check_master_key(backend: &Backend, provider: &dyn KeyProvid
             continue;
         }
         let value = provider.check_value(v).await?.to_vec();
+        let expected = value.clone();
         write!(backend, |conn| {
             sqlx::query(
                 "INSERT INTO key_checks (kek_version, check_value, created_at) VALUES ($1, $2, $3) \
@@ -115,6 +116,21 @@ pub(crate) async fn check_master_key(backend: &Backend, provider: &dyn KeyProvid
             .await?;
             Ok(())
         })?;
+        // Another node may have recorded a different key of this version meanwhile.
+        let recorded: Vec<u8> = read!(backend, |conn| {
+            Ok(
+                sqlx::query_scalar("SELECT check_value FROM key_checks WHERE kek_version = $1")
+                    .bind(i64::from(v))
+                    .fetch_one(&mut *conn)
+                    .await?,
+            )
+        })?;
+        if recorded != expected {
+            return Err(StoreError::WrongMasterKey {
+                version: i64::from(v),
+                source_name: provider.describe(),
+            });
+        }
     }
     Ok(())
 }
@@ -301,23 +317,22 @@ impl Store {
     }
 
     /// Retires (destroys) every decrypt-only data key of `org` that no row uses any more.
-    /// Refuses while rows still need one, naming how many.
+    /// Refuses while rows still need one, naming how many. The check and the destruction
+    /// are one statement, so a row written meanwhile is never left without its key.
     pub async fn retire_data_keys(&self, org: OrgId, by: &AccessContext) -> Result<Vec<u32>> {
-        let mut retired = Vec::new();
+        let mut candidates = Vec::new();
         for info in self.data_keys(org).await? {
             if info.state != DataKeyState::DecryptOnly {
                 continue;
             }
             if info.rows > 0 {
-                return Err(StoreError::KeyState(format!(
-                    "data key version {} still seals {} rows; let re-encryption finish (`carepost keys rotate --wait`) first",
-                    info.version, info.rows
-                )));
+                return Err(still_used(info.version, info.rows));
             }
-            retired.push(info.version);
+            candidates.push(info.version);
         }
         let scope = self.org(org).await?;
-        for version in &retired {
+        let mut retired = Vec::new();
+        for version in candidates {
             scope
                 .audit(
                     AuditEvent::new(
@@ -328,23 +343,36 @@ impl Store {
                     .source(by.source),
                 )
                 .await?;
-            let (id, v) = (org.as_uuid(), i64::from(*version));
-            write!(self, |conn| {
-                sqlx::query(
+            let (id, v) = (org.as_uuid(), i64::from(version));
+            let done = write!(self, |conn| {
+                let r = sqlx::query(
                     "UPDATE data_keys SET state = 'retired', wrapped = $1 \
-                     WHERE org_id = $2 AND version = $3 AND state = 'decrypt_only'",
+                     WHERE org_id = $2 AND version = $3 AND state = 'decrypt_only' \
+                     AND NOT EXISTS (SELECT 1 FROM contacts WHERE org_id = $2 AND key_version = $3) \
+                     AND NOT EXISTS (SELECT 1 FROM audit_signing_keys WHERE org_id = $2 AND key_version = $3)",
                 )
                 .bind(Vec::<u8>::new())
                 .bind(id)
                 .bind(v)
                 .execute(&mut *conn)
                 .await?;
-                Ok(())
+                Ok(r.rows_affected() == 1)
             })?;
+            if !done {
+                let rows = scope.rows_sealed_with(version).await?;
+                return Err(still_used(version, rows));
+            }
+            retired.push(version);
         }
         self.reload_keyring(org).await?;
         Ok(retired)
     }
+}
+
+fn still_used(version: u32, rows: i64) -> StoreError {
+    StoreError::KeyState(format!(
+        "data key version {version} still seals {rows} rows; let re-encryption finish (`carepost keys rotate` without --no-wait) first"
+    ))
 }
 
 pub(crate) fn to_u32(v: i64) -> Result<u32> {

@@ -1,7 +1,7 @@
 //! Re-encryption after a data key rotation: rows sealed with an older version are opened
 //! and sealed again with the active one, in small batches, while carepost keeps serving.
-//! Each row is rewritten only if its key version did not change meanwhile (so a
-//! concurrent update is never overwritten with stale data) and only towards the version
+//! Each row is rewritten only if it did not change meanwhile (same key version and
+//! `updated_at`, so a concurrent update is never overwritten with stale data) and only towards the version
 //! that is active in the database (so a process whose keyring predates a rotation made
 //! elsewhere never moves rows back to an older key).
 
@@ -124,23 +124,21 @@ impl OrgScope {
         })?;
         let mut updates = Vec::with_capacity(rows.len());
         for row in rows {
-            let old_version = row.1;
+            let (old_version, updated_at) = (row.1, row.9);
             let contact = self.open_contact(row).await?;
-            updates.push((
-                contact.id.as_uuid(),
-                old_version,
-                self.seal_contact(contact.id, &contact.fields)?,
-            ));
+            let sealed = self.seal_contact(contact.id, &contact.fields)?;
+            updates.push((contact.id.as_uuid(), old_version, updated_at, sealed));
         }
         write!(self, |conn| {
             let mut done = 0u64;
-            for (id, old_version, sealed) in updates {
+            for (id, old_version, updated_at, sealed) in updates {
                 let [given, family, birth, phone, attrs] = sealed.optional;
                 let r = sqlx::query(
                     "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
                      family_name = $5, birth_date = $6, phone = $7, attributes = $8 \
-                     WHERE org_id = $9 AND id = $10 AND key_version = $11 AND EXISTS (SELECT 1 FROM data_keys \
-                     WHERE org_id = $9 AND version = $1 AND state = 'active')",
+                     WHERE org_id = $9 AND id = $10 AND key_version = $11 AND updated_at = $12 \
+                     AND EXISTS (SELECT 1 FROM data_keys WHERE org_id = $9 AND version = $1 \
+                     AND state = 'active')",
                 )
                 .bind(sealed.key_version)
                 .bind(sealed.email_index)
@@ -153,6 +151,7 @@ impl OrgScope {
                 .bind(org)
                 .bind(id)
                 .bind(old_version)
+                .bind(updated_at)
                 .execute(&mut *conn)
                 .await?;
                 done += r.rows_affected();

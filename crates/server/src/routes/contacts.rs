@@ -36,7 +36,9 @@ impl From<ContactBody> for ContactFields {
             family_name: b.family_name.map(Phi::new),
             birth_date: b.birth_date.map(Phi::new),
             phone: b.phone.map(Phi::new),
-            attributes: b.attributes.map(|a| Phi::new(serde_json::Value::Object(a).to_string())),
+            attributes: b
+                .attributes
+                .map(|a| Phi::new(serde_json::Value::Object(a).to_string())),
         }
     }
 }
@@ -49,10 +51,9 @@ fn expose(f: &ContactFields) -> ContactBody {
         family_name: text(&f.family_name),
         birth_date: text(&f.birth_date),
         phone: text(&f.phone),
-        attributes: f
-            .attributes
-            .as_ref()
-            .and_then(|a| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(a.expose()).ok()),
+        attributes: f.attributes.as_ref().and_then(|a| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(a.expose()).ok()
+        }),
     }
 }
 
@@ -79,8 +80,12 @@ pub(crate) async fn read(
     caller.require("contacts:read")?;
     let id = parse_id(&id)?;
     let org = caller.org(&state).await?;
-    let contact = org.contact(&caller.access(), id).await?.ok_or_else(|| ApiError::not_found("contact"))?;
-    let mut body = serde_json::to_value(expose(&contact.fields)).map_err(|_| ApiError::bad_request("unencodable"))?;
+    let contact = org
+        .contact(&caller.access(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contact"))?;
+    let mut body = serde_json::to_value(expose(&contact.fields))
+        .map_err(|_| ApiError::bad_request("unencodable"))?;
     body["id"] = serde_json::json!(contact.id);
     body["created_at"] = serde_json::json!(contact.created_at);
     body["updated_at"] = serde_json::json!(contact.updated_at);

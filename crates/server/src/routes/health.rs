@@ -15,17 +15,26 @@ pub(crate) async fn healthz() -> impl IntoResponse {
 /// `GET /readyz`: the store answers (its migrations ran when it opened).
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready", "store": state.store.backend_name() }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "store": state.store.backend_name() })),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": "the store does not answer" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": "the store does not answer" })),
+            )
         }
     }
 }
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics_handle().render())
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics_handle().render(),
+    )
 }
 
 pub(crate) async fn not_found() -> ApiError {

@@ -14,7 +14,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/contacts", post(contacts::create))
-        .route("/api/v1/contacts/{id}", get(contacts::read).delete(contacts::delete))
+        .route(
+            "/api/v1/contacts/{id}",
+            get(contacts::read).delete(contacts::delete),
+        )
         .fallback(health::not_found)
         .with_state(state)
 }

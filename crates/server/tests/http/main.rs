@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::Router;
 use carepost_core::AccessContext;
 use carepost_server::{AppState, ServeOptions, router, serve};
-use carepost_store::testing::{Kind, TestDb, key_provider};
 use carepost_store::OrgScope;
+use carepost_store::testing::{Kind, TestDb, key_provider};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -23,9 +23,16 @@ pub(crate) struct Running {
     pub _db: Arc<TestDb>,
 }
 
-pub(crate) async fn start_with(db: Arc<TestDb>, extra: Router, tls: Option<Arc<rustls::ServerConfig>>) -> Running {
+pub(crate) async fn start_with(
+    db: Arc<TestDb>,
+    extra: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Running {
     let store = db.open(key_provider(1, &[1])).await;
-    let org = store.create_organization("clinic", &AccessContext::system("test")).await.unwrap();
+    let org = store
+        .create_organization("clinic", &AccessContext::system("test"))
+        .await
+        .unwrap();
     let org = store.org(org.id).await.unwrap();
     let mut state = AppState::new(store.clone());
     state.max_body_bytes = 64 * 1024;
@@ -33,15 +40,29 @@ pub(crate) async fn start_with(db: Arc<TestDb>, extra: Router, tls: Option<Arc<r
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let options = ServeOptions { tls, shutdown_grace: std::time::Duration::from_secs(60) };
+    let options = ServeOptions {
+        tls,
+        shutdown_grace: std::time::Duration::from_secs(60),
+    };
     let done = tokio::spawn(serve(listener, app, options, async move {
         let _ = stopped.await;
     }));
-    Running { addr, org, stop: Some(stop), done, _db: db }
+    Running {
+        addr,
+        org,
+        stop: Some(stop),
+        done,
+        _db: db,
+    }
 }
 
 pub(crate) async fn start() -> Running {
-    start_with(Arc::new(TestDb::new(Kind::Sqlite).await), Router::new(), None).await
+    start_with(
+        Arc::new(TestDb::new(Kind::Sqlite).await),
+        Router::new(),
+        None,
+    )
+    .await
 }
 
 pub(crate) fn url(r: &Running, path: &str) -> String {

@@ -225,3 +225,85 @@ both_backends!(
         assert_eq!(page.last().unwrap().seq, 6);
     }
 );
+
+both_backends!(two_nodes_extend_one_chain_without_gaps, |db| async move {
+    let (node_a, org) = store_with_org(&db, "clinic").await;
+    let node_b = db.open(key_provider(1, &[1])).await;
+    let org_b = node_b.org(org.org_id()).await.unwrap();
+    let mut tasks = Vec::new();
+    for (n, scope) in [org.clone(), org_b].into_iter().enumerate() {
+        for t in 0..8 {
+            let scope = scope.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..40 {
+                    let e = AuditEvent::new(
+                        Actor::ApiKey(format!("n{n}-t{t}")),
+                        "message.send",
+                        ObjectRef::new("message", i),
+                    );
+                    scope.audit(e).await.unwrap();
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let report = org.verify_audit_chain(None).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.problem);
+    assert_eq!(report.last_seq, 1 + 2 * 8 * 40);
+    drop(node_a);
+});
+
+both_backends!(
+    verify_reports_a_live_chain_intact_while_appends_continue,
+    |db| async move {
+        let (_store, org) = store_with_org(&db, "clinic").await;
+        let writer = {
+            let org = org.clone();
+            tokio::spawn(async move {
+                for i in 0..400 {
+                    org.audit(AuditEvent::new(
+                        Actor::system("w"),
+                        "message.send",
+                        ObjectRef::new("message", i),
+                    ))
+                    .await
+                    .unwrap();
+                }
+            })
+        };
+        let mut verified = 0;
+        while !writer.is_finished() || verified == 0 {
+            let report = org.verify_audit_chain(None).await.unwrap();
+            assert!(
+                report.is_intact(),
+                "live chain reported as {:?}",
+                report.problem
+            );
+            verified += 1;
+        }
+        writer.await.unwrap();
+        assert!(org.verify_audit_chain(None).await.unwrap().is_intact());
+    }
+);
+
+both_backends!(
+    a_checkpoint_is_never_signed_over_a_tampered_tail,
+    |db| async move {
+        let org = tamperable(&db).await;
+        org.checkpoint_audit().await.unwrap().unwrap();
+        org.create_contact(&staff(), maria()).await.unwrap();
+        db.raw("UPDATE audit_records SET actor_id = 'someone-else' WHERE seq = 12")
+            .await;
+        let err = org.checkpoint_audit().await.unwrap_err();
+        assert!(err.to_string().contains("no checkpoint signed"), "{err}");
+        assert_eq!(org.audit_checkpoints().await.unwrap().len(), 1);
+    }
+);
+
+both_backends!(verify_reports_a_deleted_head, |db| async move {
+    let org = tamperable(&db).await;
+    db.raw("DELETE FROM audit_heads").await;
+    assert_eq!(problem(&org).await, Some(Problem::HeadMissing));
+});

@@ -142,3 +142,75 @@ both_backends!(a_wrong_master_key_is_reported_as_such, |db| async move {
         "{err}"
     );
 });
+
+both_backends!(
+    a_stale_writer_never_leaves_a_row_under_a_retired_key,
+    |db| async move {
+        // Node A caches its keyring; node B rotates, re-encrypts and retires meanwhile.
+        let (node_a, org_a) = store_with_org(&db, "clinic").await;
+        let existing = org_a.create_contact(&staff(), maria()).await.unwrap();
+        let node_b = db.open(key_provider(1, &[1])).await;
+        node_b
+            .rotate_data_key(org_a.org_id(), &system())
+            .await
+            .unwrap();
+        let org_b = node_b.org(org_a.org_id()).await.unwrap();
+        while org_b
+            .reencrypt_step(&system(), 100)
+            .await
+            .unwrap()
+            .remaining
+            > 0
+        {}
+        assert_eq!(
+            node_b
+                .retire_data_keys(org_a.org_id(), &system())
+                .await
+                .unwrap(),
+            vec![1]
+        );
+
+        // A still holds the old keyring (active version 1, now destroyed) and writes with it.
+        let created = org_a.create_contact(&staff(), maria()).await.unwrap();
+        let mut changed = maria();
+        changed.phone = Some(carepost_core::Phi::new("+1 617 555 0199".into()));
+        assert!(
+            org_a
+                .update_contact(&staff(), existing, changed.clone())
+                .await
+                .unwrap()
+        );
+
+        // Both rows are sealed with version 2 and readable by a node that never cached v1.
+        let fresh = db
+            .open(key_provider(1, &[1]))
+            .await
+            .org(org_a.org_id())
+            .await
+            .unwrap();
+        assert_eq!(
+            fresh
+                .contact(&staff(), created)
+                .await
+                .unwrap()
+                .unwrap()
+                .fields,
+            maria()
+        );
+        assert_eq!(
+            fresh
+                .contact(&staff(), existing)
+                .await
+                .unwrap()
+                .unwrap()
+                .fields,
+            changed
+        );
+        let keys = node_b.data_keys(org_a.org_id()).await.unwrap();
+        assert_eq!(
+            keys[0].rows, 0,
+            "nothing was written under the retired version"
+        );
+        drop(node_a);
+    }
+);
