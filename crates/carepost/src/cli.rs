@@ -41,8 +41,33 @@ pub enum Command {
     Audit(AuditArgs),
     /// Create or revoke API keys.
     Apikey(ApikeyArgs),
+    /// Find PHI: scan JSON-lines files, evaluate the detectors.
+    Dlp(DlpArgs),
     /// Measure carepost's speed on this machine.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DlpArgs {
+    #[command(subcommand)]
+    pub command: DlpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlpCommand {
+    /// Scan a JSON-lines file of `{"id", "text"}` records (`-` for standard input); print
+    /// one result line per record. A malformed line gets an error line; the rest go on.
+    Scan {
+        /// The input file.
+        file: PathBuf,
+    },
+    /// Precision, recall and F1 per PHI type and for the message-level decision, on the
+    /// bundled labeled corpus or on FILE (same JSON-lines form as the corpus).
+    Eval {
+        /// A labeled corpus (default: the bundled one).
+        #[arg(long, value_name = "FILE")]
+        corpus: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +229,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// PHI scanning throughput (MB/s per core) and latency per 10 KB message.
+    Dlp,
     /// Field encryption and decryption throughput (MB/s).
     Crypto {
         /// Seconds to measure each case.

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             Command::Keys(args) => cmd::keys::run(&config, args).await,
             Command::Audit(args) => cmd::audit::run(&config, args).await,
             Command::Apikey(args) => cmd::apikey::run(&config, args).await,
+            Command::Dlp(args) => cmd::dlp::run(args),
             Command::Bench(args) => cmd::bench::run(&config, args).await,
         }
     });

@@ -25,7 +25,7 @@ pub use error::ApiError;
 pub use extract::{ApiJson, Caller, ClientAddr, decode_json};
 pub use observe::{REQUEST_ID, metrics_handle};
 pub use serve::{ServeOptions, serve};
-pub use state::AppState;
+pub use state::{AppState, Dlp};
 
 use axum::Router;
 

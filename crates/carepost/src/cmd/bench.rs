@@ -17,6 +17,15 @@ use crate::cli::{BenchArgs, BenchBackend, BenchCommand};
 
 pub async fn run(_config: &Config, args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        BenchCommand::Dlp => {
+            let scanner = carepost_policy::Scanner::with_defaults()?;
+            let report = carepost_policy::bench::run(
+                &scanner,
+                carepost_policy::bench::BenchOptions::default(),
+            )?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Crypto { seconds } => crypto(Duration::from_secs_f64(seconds.max(0.1))),
         BenchCommand::Audit {
             backend,

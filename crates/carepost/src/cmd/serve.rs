@@ -77,7 +77,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         )),
         tokio::spawn(reencrypt_worker(store.clone())),
     ];
-    let mut state = AppState::new(store.clone());
+    let mut state = AppState::new(store.clone())?;
     state.max_body_bytes = config.server.max_body_bytes;
     state.request_timeout = config.server.request_timeout;
     let options = ServeOptions {

@@ -193,3 +193,32 @@ fn serve_runs_on_postgres() {
     assert!(server.stop().success());
     rt.block_on(db.drop_db());
 }
+
+#[test]
+fn dlp_scan_reads_json_lines_and_answers_each_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        "{\"id\": \"a\", \"text\": \"Patient SSN 123-45-6789 was seen for diabetes.\"}\nnot json\n{\"id\": \"b\", \"text\": \"Join our spring wellness walk!\"}\n",
+    )
+    .unwrap();
+    let o = run(dir.path(), &["dlp", "scan", "in.jsonl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["contains_phi"], true);
+    assert!(lines[1].get("error").is_some(), "{}", lines[1]);
+    assert_eq!(lines[2]["contains_phi"], false);
+    let missing = run(dir.path(), &["dlp", "scan", "nope.jsonl"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("cannot open nope.jsonl"),
+        "{}",
+        text(&missing)
+    );
+}

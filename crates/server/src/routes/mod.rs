@@ -1,6 +1,7 @@
 //! Routes, one file per resource.
 
 mod contacts;
+mod dlp;
 mod health;
 
 use axum::Router;
@@ -14,6 +15,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/contacts", post(contacts::create))
+        .route("/api/v1/dlp/scan", post(dlp::scan))
         .route(
             "/api/v1/contacts/{id}",
             get(contacts::read).delete(contacts::delete),

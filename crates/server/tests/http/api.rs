@@ -290,3 +290,56 @@ async fn readiness_works_on_postgres_too() {
     drop(r);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn dlp_scan_finds_phi_with_code_point_offsets_and_audits_only_counts() {
+    let r = start().await;
+    let c = reqwest::Client::new();
+    let body =
+        json!({ "subject": "Your results", "text": "Café note: patient SSN 123-45-6789, A1C 8.1" });
+    let denied = c
+        .post(url(&r, "/api/v1/dlp/scan"))
+        .bearer_auth(key(&r, &["contacts:read"]).await)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    let k = key(&r, &["dlp:scan"]).await;
+    let resp = c
+        .post(url(&r, "/api/v1/dlp/scan"))
+        .bearer_auth(&k)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["contains_phi"], true);
+    let ssn = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type"] == "SSN")
+        .expect("an SSN finding");
+    // "Café" has a two-byte character: offsets count code points.
+    assert_eq!(ssn["start"], 23);
+    assert_eq!(ssn["end"], 34);
+    assert!(v.get("action").is_some());
+
+    let records = r.org.audit_records(0, 100).await.unwrap();
+    let scan = records.iter().find(|x| x.action == "dlp.scan").unwrap();
+    let detail = scan.detail.as_deref().unwrap();
+    assert!(detail.contains(r#""SSN":1"#), "{detail}");
+    assert!(!detail.contains("6789"), "{detail}");
+
+    let bad = c
+        .post(url(&r, "/api/v1/dlp/scan"))
+        .bearer_auth(&k)
+        .json(&json!({ "body": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}

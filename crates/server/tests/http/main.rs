@@ -34,7 +34,7 @@ pub(crate) async fn start_with(
         .await
         .unwrap();
     let org = store.org(org.id).await.unwrap();
-    let mut state = AppState::new(store.clone());
+    let mut state = AppState::new(store.clone()).unwrap();
     state.max_body_bytes = 64 * 1024;
     let app = router(state).merge(extra);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
