@@ -27,3 +27,19 @@ pub const AUDIT_EXPORT: &str = "audit.export";
 pub const AUDIT_VERIFY: &str = "audit.verify";
 /// carepost started serving.
 pub const SERVER_START: &str = "server.start";
+/// A message was accepted for delivery (SMTP or API).
+pub const MESSAGE_ACCEPT: &str = "message.accept";
+/// A message's status, recipients and delivery evidence were read.
+pub const MESSAGE_READ: &str = "message.read";
+/// One delivery attempt to one recipient ended (delivered, deferred, bounced, expired).
+pub const MESSAGE_DELIVERY: &str = "message.delivery";
+/// The sandbox mailbox was listed.
+pub const SANDBOX_LIST: &str = "sandbox.list";
+/// A captured message was read from the sandbox mailbox.
+pub const SANDBOX_READ: &str = "sandbox.read";
+/// An SMTP submission credential was created.
+pub const SMTP_USER_CREATE: &str = "smtp_user.create";
+/// An SMTP submission credential was revoked.
+pub const SMTP_USER_REVOKE: &str = "smtp_user.revoke";
+/// A DKIM signing key was created for a sending domain.
+pub const DKIM_KEY_CREATE: &str = "dkim_key.create";

@@ -33,7 +33,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Write a commented configuration file and a fresh master key file.
     Init(InitArgs),
-    /// Start carepost: the HTTP API, health, readiness and metrics endpoints.
+    /// Start carepost: the HTTP API, SMTP submission, the delivery queue, health,
+    /// readiness and metrics endpoints.
     Serve(ServeArgs),
     /// Manage encryption keys: rotate, retire, show status.
     Keys(KeysArgs),
@@ -41,6 +42,15 @@ pub enum Command {
     Audit(AuditArgs),
     /// Create or revoke API keys.
     Apikey(ApikeyArgs),
+    /// Create or revoke SMTP submission credentials.
+    SmtpUser(SmtpUserArgs),
+    /// DKIM signing keys for the organization's sending domains.
+    Dkim(DkimArgs),
+    /// Check a recipient domain's mail servers for verified TLS (STARTTLS, certificate,
+    /// MTA-STS, DANE), exactly as delivery checks them.
+    Tls(TlsArgs),
+    /// Check a sending domain's SPF, DKIM, DMARC and MTA-STS records.
+    Domain(DomainArgs),
     /// Find PHI: scan JSON-lines files, evaluate the detectors.
     Dlp(DlpArgs),
     /// Measure carepost's speed on this machine.
@@ -82,6 +92,12 @@ pub struct ServeArgs {
     /// Address to listen on for HTTP (overrides server.listen).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Address for STARTTLS SMTP submission (overrides smtp.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub smtp_listen: Option<SocketAddr>,
+    /// Address for implicit-TLS SMTP submission (overrides smtp.tls_listen).
+    #[arg(long, value_name = "ADDR")]
+    pub smtps_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +230,120 @@ pub enum ApikeyCommand {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct SmtpUserArgs {
+    #[command(subcommand)]
+    pub command: SmtpUserCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmtpUserCommand {
+    /// Create an SMTP credential allowed to send as the given domains; prints its
+    /// password once.
+    Create {
+        /// The user name for SMTP AUTH (unique across the installation).
+        name: String,
+        /// A domain this credential may use in MAIL FROM and the From header; repeat or
+        /// separate with commas.
+        #[arg(long = "from-domain", required = true, value_delimiter = ',')]
+        from_domains: Vec<String>,
+        /// The organization (default: default).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Revoke an SMTP credential.
+    Revoke {
+        /// The user name.
+        name: String,
+        /// The organization (default: default).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DkimArgs {
+    #[command(subcommand)]
+    pub command: DkimCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DkimAlgorithmArg {
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    Ed25519,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Generate a signing key for DOMAIN (stored encrypted) and print the DNS record to
+    /// publish. Mail from DOMAIN is signed with it from then on.
+    Generate {
+        /// The sending domain (the domain of the From header).
+        domain: String,
+        /// The selector (default: `cp` and the current year and month, e.g. cp202612).
+        #[arg(long)]
+        selector: Option<String>,
+        /// The key type.
+        #[arg(long, value_enum, default_value = "rsa-2048")]
+        algorithm: DkimAlgorithmArg,
+        /// The organization (default: default).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// List the organization's DKIM keys and their DNS records.
+    List {
+        /// The organization (default: default).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    #[command(subcommand)]
+    pub command: TlsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Report what DOMAIN's mail servers support; exit 1 when carepost could not deliver
+    /// PHI to any of them right now.
+    Check {
+        /// The recipient domain.
+        domain: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DomainArgs {
+    #[command(subcommand)]
+    pub command: DomainCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Report DOMAIN's SPF, DKIM, DMARC, MTA-STS and TLS-RPT records and what is missing;
+    /// exit 1 when something needed is missing. DKIM selectors are the organization's
+    /// keys for DOMAIN, and any given with --selector.
+    Check {
+        /// The sending domain.
+        domain: String,
+        /// Another DKIM selector to look up; repeat or separate with commas.
+        #[arg(long = "selector", value_delimiter = ',')]
+        selectors: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The organization whose keys to compare (default: default).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchBackend {
     Sqlite,
@@ -231,6 +361,25 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// PHI scanning throughput (MB/s per core) and latency per 10 KB message.
     Dlp,
+    /// End-to-end delivery through a real `carepost serve`: SMTP submission, encrypted
+    /// durable queue, DKIM signing, verified-TLS delivery to a local sink.
+    Delivery {
+        /// Messages to send.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Concurrent SMTP clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Approximate message size in bytes.
+        #[arg(long, default_value_t = 5_000)]
+        size: usize,
+        /// Which backend(s) the server runs on (a scratch database each).
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: BenchBackend,
+        /// PostgreSQL server to create the scratch database on.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+    },
     /// Field encryption and decryption throughput (MB/s).
     Crypto {
         /// Seconds to measure each case.

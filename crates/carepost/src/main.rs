@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod context;
 mod logging;
+mod mail;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,10 @@ fn main() -> ExitCode {
             Command::Keys(args) => cmd::keys::run(&config, args).await,
             Command::Audit(args) => cmd::audit::run(&config, args).await,
             Command::Apikey(args) => cmd::apikey::run(&config, args).await,
+            Command::SmtpUser(args) => cmd::smtp_user::run(&config, args).await,
+            Command::Dkim(args) => cmd::dkim::run(&config, args).await,
+            Command::Tls(args) => cmd::tls::run(&config, args).await,
+            Command::Domain(args) => cmd::domain::run(&config, args).await,
             Command::Dlp(args) => cmd::dlp::run(args),
             Command::Bench(args) => cmd::bench::run(&config, args).await,
         }

@@ -12,6 +12,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod delivery;
+
+pub use delivery::{DeliveryConfig, DeliveryMode, DnsMode, RouteConfig, SmtpConfig};
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -50,6 +54,10 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Diagnostic logs.
     pub log: LogConfig,
+    /// Outgoing mail.
+    pub delivery: DeliveryConfig,
+    /// SMTP submission.
+    pub smtp: SmtpConfig,
 }
 
 /// `[server]`: the HTTP API, health and metrics endpoints.
@@ -257,6 +265,61 @@ impl Config {
                 "must be at least 1s",
             ));
         }
+        let d = &self.delivery;
+        if !["tls-verified", "tls-exclusive"].contains(&d.default_protection.as_str()) {
+            return Err(ConfigError::new(
+                "delivery.default_protection",
+                "must be tls-verified or tls-exclusive",
+            ));
+        }
+        if d.mode == DeliveryMode::Smarthost {
+            return Err(ConfigError::new(
+                "delivery.mode",
+                "smarthost relaying is not available in this version; use sandbox or direct",
+            ));
+        }
+        if d.hostname.is_empty() || d.hostname.contains(char::is_whitespace) {
+            return Err(ConfigError::new("delivery.hostname", "must be a host name"));
+        }
+        if d.concurrency == 0 {
+            return Err(ConfigError::new(
+                "delivery.concurrency",
+                "must be at least 1",
+            ));
+        }
+        if d.max_message_bytes < 1024 {
+            return Err(ConfigError::new(
+                "delivery.max_message_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if d.retry_first.is_zero() || d.retry_max_interval < d.retry_first {
+            return Err(ConfigError::new(
+                "delivery.retry_first",
+                "must be above zero and at most retry_max_interval",
+            ));
+        }
+        if d.max_age < Duration::from_secs(60) {
+            return Err(ConfigError::new("delivery.max_age", "must be at least 1m"));
+        }
+        match (&self.smtp.tls_cert, &self.smtp.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "smtp.tls_key",
+                    "tls_cert is set, so tls_key must be too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "smtp.tls_cert",
+                    "tls_key is set, so tls_cert must be too",
+                ));
+            }
+            _ => {}
+        }
+        if self.smtp.max_recipients == 0 || self.smtp.max_recipients > 1000 {
+            return Err(ConfigError::new("smtp.max_recipients", "must be 1 to 1000"));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "server.max_body_bytes",
@@ -288,7 +351,10 @@ mod tests {
                     if rest.contains(" = ")
                         && !rest.contains("database_url")
                         && !rest.contains("tls_")
-                        && !rest.contains("key_file") =>
+                        && !rest.contains("key_file")
+                        && !rest.contains("node_name")
+                        && !rest.contains("trust_ca_file")
+                        && !rest.starts_with('"') =>
                 {
                     rest
                 }
@@ -310,12 +376,37 @@ mod tests {
             "level",
             "max_body_bytes",
             "connect_attempts",
+            "mode",
+            "hostname",
+            "default_protection",
+            "max_age",
+            "tls_fallback_after",
+            "tls_listen",
+            "max_recipients",
+            "dns",
         ] {
             assert!(
                 TEMPLATE.contains(&format!("{key} =")),
                 "template lacks {key}"
             );
         }
+        assert!(TEMPLATE.contains("# [delivery.routes]"), "template lacks routes");
+    }
+
+    #[test]
+    fn delivery_routes_and_modes_parse_and_bad_values_name_their_key() {
+        let c = Config::from_toml(
+            "[delivery]\nmode = \"direct\"\n[delivery.routes]\n\"dest.test\" = { mx = \"mx.dest.test\", address = \"127.0.0.1:2626\" }",
+        )
+        .unwrap();
+        assert_eq!(c.delivery.mode, DeliveryMode::Direct);
+        assert_eq!(c.delivery.routes["dest.test"].mx, "mx.dest.test");
+        let err = Config::from_toml("[delivery]\ndefault_protection = \"plaintext\"").unwrap_err();
+        assert_eq!(err.key, "delivery.default_protection");
+        let err = Config::from_toml("[delivery]\nmode = \"smarthost\"").unwrap_err();
+        assert_eq!(err.key, "delivery.mode");
+        let err = Config::from_toml("[delivery.routes]\n\"d\" = { mx = \"m\" }").unwrap_err();
+        assert!(err.key.starts_with("delivery.routes"), "{err}");
     }
 
     #[test]

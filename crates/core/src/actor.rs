@@ -14,6 +14,8 @@ pub enum Actor {
     User(String),
     /// An API key, by its public key id (never the secret).
     ApiKey(String),
+    /// An SMTP submission credential, by its user name (never the password).
+    SmtpUser(String),
     /// carepost itself; the string names the component (`keys-rotate`, `cli`, ...).
     System(String),
 }
@@ -29,6 +31,7 @@ impl Actor {
         match self {
             Self::User(_) => "user",
             Self::ApiKey(_) => "api_key",
+            Self::SmtpUser(_) => "smtp_user",
             Self::System(_) => "system",
         }
     }
@@ -36,7 +39,7 @@ impl Actor {
     /// The id within its kind.
     pub fn id(&self) -> &str {
         match self {
-            Self::User(id) | Self::ApiKey(id) | Self::System(id) => id,
+            Self::User(id) | Self::ApiKey(id) | Self::SmtpUser(id) | Self::System(id) => id,
         }
     }
 
@@ -45,6 +48,7 @@ impl Actor {
         match kind {
             "user" => Some(Self::User(id)),
             "api_key" => Some(Self::ApiKey(id)),
+            "smtp_user" => Some(Self::SmtpUser(id)),
             "system" => Some(Self::System(id)),
             _ => None,
         }
@@ -92,6 +96,7 @@ mod tests {
         for a in [
             Actor::User("u1".into()),
             Actor::ApiKey("k1".into()),
+            Actor::SmtpUser("ehr-notify".into()),
             Actor::system("cli"),
         ] {
             let back = Actor::from_parts(a.kind(), a.id().to_owned()).unwrap();

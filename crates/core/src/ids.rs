@@ -39,6 +39,12 @@ macro_rules! typed_id {
             }
         }
 
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
+            }
+        }
+
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
@@ -73,6 +79,16 @@ typed_id!(
     /// Identifies an [`Organization`](crate::Organization), the tenant of every row.
     OrgId,
     "org"
+);
+typed_id!(
+    /// Identifies a message accepted for delivery.
+    MessageId,
+    "message"
+);
+typed_id!(
+    /// Identifies a message captured by the sandbox mailbox.
+    SandboxId,
+    "sandbox"
 );
 typed_id!(
     /// Identifies a contact (a patient or other person the organization writes to).

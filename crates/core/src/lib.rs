@@ -7,11 +7,13 @@
 #![forbid(unsafe_code)]
 
 mod actor;
+mod delivery;
 mod ids;
 mod phi;
 
 pub use actor::{AccessContext, Actor};
-pub use ids::{ContactId, IdParseError, OrgId};
+pub use delivery::{DeliveryState, MessageSource, Protection};
+pub use ids::{ContactId, IdParseError, MessageId, OrgId, SandboxId};
 pub use phi::Phi;
 
 use chrono::{DateTime, Utc};

@@ -97,6 +97,17 @@ impl From<carepost_store::StoreError> for ApiError {
     }
 }
 
+impl From<carepost_delivery::IntakeError> for ApiError {
+    fn from(e: carepost_delivery::IntakeError) -> Self {
+        match e {
+            carepost_delivery::IntakeError::Field(f) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_message", f.reason).field(f.field)
+            }
+            carepost_delivery::IntakeError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });

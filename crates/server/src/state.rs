@@ -1,9 +1,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use carepost_delivery::{Intake, IntakeSettings};
 use carepost_policy::rules::RuleSet;
 use carepost_policy::{PatientNameIndex, PolicyError, Scanner};
 use carepost_store::Store;
+use tokio::sync::Notify;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -12,6 +14,8 @@ pub struct AppState {
     pub store: Store,
     /// PHI detection and the protection rules.
     pub dlp: Arc<Dlp>,
+    /// Message intake (the send API); it wakes the queue runner.
+    pub intake: Intake,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Longest time a request may take.
@@ -30,8 +34,9 @@ pub struct Dlp {
 }
 
 impl AppState {
-    /// State over `store` with the default DLP rules and limits (25 MiB bodies, 30 s
-    /// requests). Fails only if the bundled detector data is damaged.
+    /// State over `store` with the default DLP rules, intake settings and limits (25 MiB
+    /// bodies, 30 s requests). Fails only if the bundled detector data is damaged. Set
+    /// `intake` to one that shares the queue runner's notifier.
     pub fn new(store: Store) -> Result<Self, PolicyError> {
         let dlp = Dlp {
             scanner: Scanner::with_defaults()?,
@@ -41,6 +46,7 @@ impl AppState {
         Ok(Self {
             store,
             dlp: Arc::new(dlp),
+            intake: Intake::new(IntakeSettings::default(), Arc::new(Notify::new())),
             max_body_bytes: 25 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
         })

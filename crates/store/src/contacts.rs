@@ -110,6 +110,35 @@ pub(crate) type ContactRow = (
 const SELECT_CONTACT: &str = "SELECT id, key_version, email, given_name, family_name, birth_date, \
      phone, attributes, created_at, updated_at FROM contacts WHERE org_id = $1 AND id = $2";
 
+/// The guarded insert: it writes only while the key version it sealed with is the active
+/// one; PostgreSQL also locks that key row (`FOR SHARE`) so a rotation waits for it.
+macro_rules! insert_sql {
+    ($lock:literal) => {
+        concat!(
+            "INSERT INTO contacts (id, org_id, key_version, email_index, email, given_name, ",
+            "family_name, birth_date, phone, attributes, created_at, updated_at) ",
+            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 ",
+            "FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active'",
+            $lock,
+            ")"
+        )
+    };
+}
+
+/// The guarded update, on the same terms as [`insert_sql`].
+macro_rules! update_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, ",
+            "family_name = $5, birth_date = $6, phone = $7, attributes = $8, updated_at = $9 ",
+            "WHERE org_id = $10 AND id = $11 AND EXISTS (SELECT 1 FROM data_keys ",
+            "WHERE org_id = $10 AND version = $1 AND state = 'active'",
+            $lock,
+            ")"
+        )
+    };
+}
+
 pub(crate) fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -234,17 +263,7 @@ impl OrgScope {
         let (org, uid, now) = (self.org_id().as_uuid(), id.as_uuid(), now_us());
         write!(self, |conn| {
             let [given, family, birth, phone, attrs] = sealed.optional;
-            let sql = pick(
-                &*conn,
-                "INSERT INTO contacts (id, org_id, key_version, email_index, email, given_name, \
-                 family_name, birth_date, phone, attributes, created_at, updated_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 \
-                 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active')",
-                "INSERT INTO contacts (id, org_id, key_version, email_index, email, given_name, \
-                 family_name, birth_date, phone, attributes, created_at, updated_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 \
-                 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active' FOR SHARE)",
-            );
+            let sql = pick(&*conn, insert_sql!(""), insert_sql!(" FOR SHARE"));
             let done = sqlx::query(sql)
                 .bind(uid)
                 .bind(org)
@@ -349,17 +368,7 @@ impl OrgScope {
         let (org, uid, now) = (self.org_id().as_uuid(), id.as_uuid(), now_us());
         write!(self, |conn| {
             let [given, family, birth, phone, attrs] = sealed.optional;
-            let sql = pick(
-                &*conn,
-                "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
-                 family_name = $5, birth_date = $6, phone = $7, attributes = $8, updated_at = $9 \
-                 WHERE org_id = $10 AND id = $11 AND EXISTS (SELECT 1 FROM data_keys \
-                 WHERE org_id = $10 AND version = $1 AND state = 'active')",
-                "UPDATE contacts SET key_version = $1, email_index = $2, email = $3, given_name = $4, \
-                 family_name = $5, birth_date = $6, phone = $7, attributes = $8, updated_at = $9 \
-                 WHERE org_id = $10 AND id = $11 AND EXISTS (SELECT 1 FROM data_keys \
-                 WHERE org_id = $10 AND version = $1 AND state = 'active' FOR SHARE)",
-            );
+            let sql = pick(&*conn, update_sql!(""), update_sql!(" FOR SHARE"));
             let done = sqlx::query(sql)
                 .bind(sealed.key_version)
                 .bind(sealed.email_index)

@@ -344,18 +344,18 @@ impl Store {
                 )
                 .await?;
             let (id, v) = (org.as_uuid(), i64::from(version));
+            let sql = format!(
+                "UPDATE data_keys SET state = 'retired', wrapped = $1 \
+                 WHERE org_id = $2 AND version = $3 AND state = 'decrypt_only'{}",
+                crate::sealed::no_rows_sealed_with_clause()
+            );
             let done = write!(self, |conn| {
-                let r = sqlx::query(
-                    "UPDATE data_keys SET state = 'retired', wrapped = $1 \
-                     WHERE org_id = $2 AND version = $3 AND state = 'decrypt_only' \
-                     AND NOT EXISTS (SELECT 1 FROM contacts WHERE org_id = $2 AND key_version = $3) \
-                     AND NOT EXISTS (SELECT 1 FROM audit_signing_keys WHERE org_id = $2 AND key_version = $3)",
-                )
-                .bind(Vec::<u8>::new())
-                .bind(id)
-                .bind(v)
-                .execute(&mut *conn)
-                .await?;
+                let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(Vec::<u8>::new())
+                    .bind(id)
+                    .bind(v)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(r.rows_affected() == 1)
             })?;
             if !done {

@@ -24,12 +24,18 @@ mod audit_log;
 mod backend;
 mod contacts;
 mod dialect;
+mod dkim_keys;
 mod error;
 mod keys;
+mod messages;
 mod migrate;
 mod orgs;
+mod queue;
 mod reencrypt;
+mod sandbox;
 mod scope;
+mod sealed;
+mod smtp_users;
 mod writer;
 
 #[cfg(feature = "testing")]
@@ -44,11 +50,18 @@ use carepost_crypto::{KeyProvider, OrgKeyring};
 pub use api_keys::{ApiPrincipal, NewApiKey, SCOPES};
 pub use backend::Location;
 pub use contacts::{Contact, ContactFields};
+pub use dkim_keys::{DkimKey, NewDkimKey};
 pub use error::{Result, StoreError};
 pub use keys::{DataKeyInfo, DataKeyState};
+pub use messages::{
+    Accepted, DeliveryEvent, Envelope, MAX_RECIPIENTS, MessageStatus, NewMessage, RecipientStatus,
+};
 pub use migrate::schema_version;
+pub use queue::{AttemptRecord, DueRecipient, QueuedMessage};
 pub use reencrypt::ReencryptProgress;
+pub use sandbox::SandboxMessage;
 pub use scope::OrgScope;
+pub use smtp_users::{NewSmtpUser, SmtpPrincipal};
 
 use crate::audit_log::AuditAppender;
 use crate::backend::Backend;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::backend::{read, write};
 use crate::contacts::ContactRow;
 use crate::orgs::SIGNING_KEY_AT;
+use crate::sealed::SEALED_TABLES;
 use crate::{OrgScope, Result};
 
 /// Where re-encryption stands for one organization.
@@ -27,49 +28,13 @@ pub struct ReencryptProgress {
 impl OrgScope {
     /// Rows (of every sealed table) sealed with data key `version`.
     pub(crate) async fn rows_sealed_with(&self, version: u32) -> Result<i64> {
-        let (org, v) = (self.org_id().as_uuid(), i64::from(version));
-        read!(self, |conn| {
-            let contacts: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM contacts WHERE org_id = $1 AND key_version = $2",
-            )
-            .bind(org)
-            .bind(v)
-            .fetch_one(&mut *conn)
-            .await?;
-            let keys: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_signing_keys WHERE org_id = $1 AND key_version = $2",
-            )
-            .bind(org)
-            .bind(v)
-            .fetch_one(&mut *conn)
-            .await?;
-            Ok(contacts + keys)
-        })
+        self.count_sealed("=", i64::from(version)).await
     }
 
     /// Rows still sealed with a version other than the active one.
     pub async fn rows_to_reencrypt(&self) -> Result<i64> {
-        let (org, active) = (
-            self.org_id().as_uuid(),
-            i64::from(self.keyring().active_version()),
-        );
-        read!(self, |conn| {
-            let contacts: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM contacts WHERE org_id = $1 AND key_version <> $2",
-            )
-            .bind(org)
-            .bind(active)
-            .fetch_one(&mut *conn)
-            .await?;
-            let keys: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_signing_keys WHERE org_id = $1 AND key_version <> $2",
-            )
-            .bind(org)
-            .bind(active)
-            .fetch_one(&mut *conn)
-            .await?;
-            Ok(contacts + keys)
-        })
+        self.count_sealed("<>", i64::from(self.keyring().active_version()))
+            .await
     }
 
     /// Re-encrypts up to `limit` rows sealed with older key versions.
@@ -98,6 +63,9 @@ impl OrgScope {
         .await?;
         let mut rewritten = self.reencrypt_signing_keys().await?;
         rewritten += self.reencrypt_contacts(limit).await?;
+        for table in SEALED_TABLES {
+            rewritten += self.reencrypt_table(table, limit).await?;
+        }
         let remaining = self.rows_to_reencrypt().await?;
         Ok(ReencryptProgress {
             rewritten,

@@ -114,6 +114,15 @@ impl TestDb {
         }
     }
 
+    /// `id` as an SQL literal of this backend's UUID column type.
+    pub fn uuid_literal(&self, id: impl Into<uuid::Uuid>) -> String {
+        let id: uuid::Uuid = id.into();
+        match &self.location {
+            Location::Sqlite(_) => format!("x'{}'", id.simple()),
+            Location::Postgres(_) => format!("'{id}'::uuid"),
+        }
+    }
+
     /// Runs raw SQL outside the store, as someone with direct database access would.
     pub async fn raw(&self, sql: &str) {
         match &self.location {

@@ -26,6 +26,32 @@ pub async fn run(_config: &Config, args: BenchArgs) -> anyhow::Result<ExitCode> 
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Delivery {
+            messages,
+            clients,
+            size,
+            backend,
+            postgres_url,
+        } => {
+            let options = |database_url| super::bench_delivery::Options {
+                messages,
+                clients,
+                size,
+                database_url,
+            };
+            if matches!(backend, BenchBackend::Sqlite | BenchBackend::Both) {
+                super::bench_delivery::run("sqlite", options(None)).await?;
+            }
+            if matches!(backend, BenchBackend::Postgres | BenchBackend::Both) {
+                let scratch = ScratchPostgres::create(&postgres_url).await?;
+                let result =
+                    super::bench_delivery::run("postgres", options(Some(scratch.url.clone())))
+                        .await;
+                scratch.drop_database().await?;
+                result?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Crypto { seconds } => crypto(Duration::from_secs_f64(seconds.max(0.1))),
         BenchCommand::Audit {
             backend,
@@ -39,30 +65,15 @@ pub async fn run(_config: &Config, args: BenchArgs) -> anyhow::Result<ExitCode> 
                 audit("sqlite", location, records, concurrency).await?;
             }
             if matches!(backend, BenchBackend::Postgres | BenchBackend::Both) {
-                let name = format!("carepost_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&postgres_url)
-                    .await
-                    .with_context(|| {
-                        format!("cannot reach PostgreSQL at {postgres_url} (--postgres-url)")
-                    })?;
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await?;
-                let base = postgres_url
-                    .rsplit_once('/')
-                    .map_or(postgres_url.as_str(), |(b, _)| b);
+                let scratch = ScratchPostgres::create(&postgres_url).await?;
                 let result = audit(
                     "postgres",
-                    Location::Postgres(format!("{base}/{name}")),
+                    Location::Postgres(scratch.url.clone()),
                     records,
                     concurrency,
                 )
                 .await;
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .await?;
+                scratch.drop_database().await?;
                 result?;
             }
             Ok(ExitCode::SUCCESS)
@@ -164,6 +175,34 @@ async fn audit(
         report.records as f64 / verify_secs
     );
     Ok(())
+}
+
+/// A uniquely named database on a PostgreSQL server, for one benchmark run.
+struct ScratchPostgres {
+    admin: sqlx::PgConnection,
+    name: String,
+    url: String,
+}
+
+impl ScratchPostgres {
+    async fn create(server_url: &str) -> anyhow::Result<ScratchPostgres> {
+        let name = format!("carepost_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(server_url)
+            .await
+            .with_context(|| format!("cannot reach PostgreSQL at {server_url} (--postgres-url)"))?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await?;
+        let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Ok(ScratchPostgres { admin, name, url })
+    }
+
+    async fn drop_database(mut self) -> anyhow::Result<()> {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        self.admin.execute(sqlx::AssertSqlSafe(sql)).await?;
+        Ok(())
+    }
 }
 
 fn human(bytes: usize) -> String {

@@ -1,23 +1,34 @@
 //! `carepost serve`: open the store (creating the key and the `default` organization on
-//! a first start), run the background workers, serve HTTP until SIGTERM or Ctrl-C.
+//! a first start), run the background workers and the queue runner, serve HTTP and SMTP
+//! submission until SIGTERM or Ctrl-C.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use carepost_audit::{AuditEvent, ObjectRef, actions};
 use carepost_config::Config;
 use carepost_core::{AccessContext, DEFAULT_ORGANIZATION};
+use carepost_delivery::{QueueRunner, StoreSubmissions};
+use carepost_gateway::inbound::SubmissionServer;
 use carepost_server::{AppState, ServeOptions};
 use carepost_store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 
 use crate::cli::ServeArgs;
-use crate::context;
+use crate::{context, mail};
 
 pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(listen) = args.smtp_listen {
+        config.smtp.listen = listen;
+    }
+    if let Some(listen) = args.smtps_listen {
+        config.smtp.tls_listen = listen;
     }
     let keys = context::load_keys(&config, true)?;
     let store = context::open_store(&config, keys.provider.clone()).await?;
@@ -49,9 +60,52 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         })?;
     let addr = listener.local_addr()?;
 
+    let wake = Arc::new(Notify::new());
+    let intake = mail::intake(&config, wake.clone());
+    let transport = mail::transport(&config)?;
+    let runner = QueueRunner::new(
+        store.clone(),
+        transport.clone(),
+        mail::runner_settings(&config),
+        wake,
+    );
+    let submission = if config.smtp.enabled {
+        let (tls, certificate) = mail::submission_tls(&config)?;
+        let starttls = mail::bind(config.smtp.listen, "smtp.listen / --smtp-listen").await?;
+        let implicit =
+            mail::bind(config.smtp.tls_listen, "smtp.tls_listen / --smtps-listen").await?;
+        let handler = Arc::new(StoreSubmissions::new(store.clone(), intake.clone()));
+        let server = SubmissionServer::new(mail::submission_config(&config)?, tls, handler);
+        Some((server, starttls, implicit, certificate))
+    } else {
+        None
+    };
+
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("carepost {} started", env!("CARGO_PKG_VERSION"));
     println!("  http:         {scheme}://{addr}  (/healthz, /readyz, /metrics, /api/v1)");
+    match &submission {
+        Some((_, starttls, implicit, certificate)) => {
+            println!(
+                "  smtp:         {} (STARTTLS submission)",
+                starttls.local_addr()?
+            );
+            println!(
+                "  smtps:        {} (implicit-TLS submission)",
+                implicit.local_addr()?
+            );
+            println!("  smtp cert:    {certificate}");
+        }
+        None => println!("  smtp:         off (smtp.enabled = false)"),
+    }
+    match &transport {
+        carepost_delivery::Transport::Sandbox => println!(
+            "  delivery:     sandbox (nothing leaves this machine; GET /api/v1/sandbox/messages)"
+        ),
+        carepost_delivery::Transport::Direct(_) => {
+            println!("  delivery:     direct (MX delivery under verified TLS only)")
+        }
+    }
     println!("  store:        {}", store.describe());
     match &keys.file {
         Some((path, _)) if keys.created => {
@@ -77,21 +131,48 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         )),
         tokio::spawn(reencrypt_worker(store.clone())),
     ];
+    let (stop, stopping) = watch::channel(false);
+    let stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
+    };
+    let runner_task = tokio::spawn(runner.run(stopped()));
+    let mut smtp_tasks = Vec::new();
+    if let Some((server, starttls, implicit, _)) = submission {
+        let server = Arc::new(server);
+        let (s1, s2) = (server.clone(), server);
+        let (d1, d2) = (stopped(), stopped());
+        smtp_tasks.push(tokio::spawn(async move {
+            s1.serve_starttls(starttls, d1).await
+        }));
+        smtp_tasks.push(tokio::spawn(async move {
+            s2.serve_implicit_tls(implicit, d2).await
+        }));
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+
     let mut state = AppState::new(store.clone())?;
     state.max_body_bytes = config.server.max_body_bytes;
     state.request_timeout = config.server.request_timeout;
+    state.intake = intake;
     let options = ServeOptions {
         tls,
         shutdown_grace: config.server.shutdown_grace,
     };
-    carepost_server::serve(
-        listener,
-        carepost_server::router(state),
-        options,
-        shutdown_signal(),
-    )
-    .await?;
+    carepost_server::serve(listener, carepost_server::router(state), options, stopped()).await?;
 
+    // Submissions in flight finish (or are dropped unanswered after the grace, so the
+    // client retries); the runner's claims of an unfinished round are released at the
+    // next start.
+    for t in smtp_tasks {
+        let _ = t.await;
+    }
+    let _ = runner_task.await;
     for w in workers {
         w.abort();
     }

@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod crash;
 mod keys;
 mod lifecycle;
+mod mail;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -38,12 +40,22 @@ pub(crate) struct Server {
     pub child: Child,
     pub base: String,
     pub banner: String,
+    /// The STARTTLS submission address (`None` with `smtp.enabled = false`).
+    pub smtp: Option<std::net::SocketAddr>,
+    /// The implicit-TLS submission address.
+    pub smtps: Option<std::net::SocketAddr>,
 }
 
 impl Server {
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
         let mut child = carepost(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args([
+                "--smtp-listen",
+                "127.0.0.1:0",
+                "--smtps-listen",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .env("CAREPOST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -54,12 +66,20 @@ impl Server {
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         let mut banner = String::new();
         let mut base = None;
+        let (mut smtp, mut smtps) = (None, None);
+        let address = |rest: &str| rest.split_whitespace().next().and_then(|a| a.parse().ok());
         for line in lines.by_ref() {
             let line = line.unwrap();
             banner.push_str(&line);
             banner.push('\n');
             if let Some(rest) = line.trim().strip_prefix("http:") {
                 base = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(rest) = line.trim().strip_prefix("smtp:") {
+                smtp = address(rest);
+            }
+            if let Some(rest) = line.trim().strip_prefix("smtps:") {
+                smtps = address(rest);
             }
             if line.trim().starts_with("organization:") {
                 break;
@@ -72,6 +92,8 @@ impl Server {
             child,
             base,
             banner,
+            smtp,
+            smtps,
         }
     }
 

@@ -15,7 +15,7 @@ pub use key::PrivateKey;
 pub use sign::{Signer, strip_trailing_blank_lines};
 
 /// A DKIM signing algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DkimAlgorithm {
     /// rsa-sha256 with a 2048-bit key.
@@ -25,6 +25,23 @@ pub enum DkimAlgorithm {
 }
 
 impl DkimAlgorithm {
+    /// The name carepost uses for it in commands and storage: `rsa-2048` or `ed25519`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rsa2048 => "rsa-2048",
+            Self::Ed25519 => "ed25519",
+        }
+    }
+
+    /// The algorithm named by [`as_str`](Self::as_str) (case-insensitive; `rsa` too).
+    pub fn parse(name: &str) -> Option<DkimAlgorithm> {
+        match name.to_ascii_lowercase().as_str() {
+            "rsa-2048" | "rsa2048" | "rsa" => Some(Self::Rsa2048),
+            "ed25519" => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+
     /// The `k=` tag value of the DNS record.
     pub fn key_type(self) -> &'static str {
         match self {

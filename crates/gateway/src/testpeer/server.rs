@@ -85,6 +85,8 @@ pub struct ReceivedMessage {
     pub data: Vec<u8>,
     /// TLS version of the connection, `None` for plaintext.
     pub tls_version: Option<String>,
+    /// When the peer accepted it (just before its `250`).
+    pub received_at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -133,6 +135,20 @@ impl TestPeer {
     /// Messages accepted so far.
     pub fn received(&self) -> Vec<ReceivedMessage> {
         lock(&self.record).messages.clone()
+    }
+
+    /// How many messages were accepted so far (without copying them).
+    pub fn received_count(&self) -> usize {
+        lock(&self.record).messages.len()
+    }
+
+    /// Messages accepted after the first `skip` (to follow a long run cheaply).
+    pub fn received_since(&self, skip: usize) -> Vec<ReceivedMessage> {
+        lock(&self.record)
+            .messages
+            .get(skip..)
+            .map(<[ReceivedMessage]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Connections accepted so far.
@@ -324,6 +340,7 @@ impl Session {
             recipients: std::mem::take(&mut self.recipients),
             data,
             tls_version: io.get_ref().tls_version(),
+            received_at: std::time::Instant::now(),
         };
         lock(&self.record).messages.push(message);
         self.reply(io, "250 2.0.0 Message accepted").await?;

@@ -3,6 +3,8 @@
 mod contacts;
 mod dlp;
 mod health;
+mod messages;
+mod sandbox;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -20,6 +22,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/contacts/{id}",
             get(contacts::read).delete(contacts::delete),
         )
+        .route("/api/v1/messages", post(messages::send))
+        .route("/api/v1/messages/{id}", get(messages::status))
+        .route("/api/v1/sandbox/messages", get(sandbox::list))
+        .route("/api/v1/sandbox/messages/{id}/raw", get(sandbox::raw))
         .fallback(health::not_found)
         .with_state(state)
 }

@@ -41,6 +41,29 @@ both_backends!(no_phi_appears_in_the_raw_database, |db| async move {
     org.find_contact_by_email(&staff(), CANARIES[0])
         .await
         .unwrap();
+    // A queued message, its evidence and its sandbox capture.
+    let mut m = super::queue::message(&[CANARIES[0]], CANARIES[5]);
+    m.idempotency_key = Some(CANARIES[1].into());
+    let mid = org.accept_message(&staff(), m).await.unwrap().id();
+    org.record_attempts(
+        &system(),
+        mid,
+        vec![carepost_store::AttemptRecord {
+            idx: 0,
+            state: carepost_core::DeliveryState::Delivered,
+            retry_at: None,
+            evidence: Phi::new(format!(r#"{{"recipient":"{}"}}"#, CANARIES[0])),
+            audit_detail: serde_json::json!({}),
+        }],
+    )
+    .await
+    .unwrap();
+    org.capture_sandbox(
+        mid,
+        Phi::new(format!("To: {}\r\n\r\n{}", CANARIES[0], CANARIES[2]).into_bytes()),
+    )
+    .await
+    .unwrap();
     org.checkpoint_audit().await.unwrap();
     store
         .rotate_data_key(org.org_id(), &system())

@@ -5,8 +5,10 @@ mod audit;
 mod bad_input;
 mod canary;
 mod contacts;
+mod dkim;
 mod keys;
 mod orgs;
+mod queue;
 
 use std::sync::Arc;
 

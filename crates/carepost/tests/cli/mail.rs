@@ -1,0 +1,316 @@
+//! Mail through the real binary: SMTP submission with independent clients (Python's
+//! smtplib, swaks), the HTTP send API, DKIM signing checked by dkimpy, and the sandbox.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Server, run, text};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn created_secret(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn cert(dir: &Path) -> String {
+    dir.join("carepost-data/smtp-tls/cert.pem")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Waits until the sandbox holds `n` messages, by asking the API (bounded number of
+/// tries: the queue runner is woken by each acceptance, so this takes milliseconds).
+fn sandbox_list(server: &Server, token: &str, n: usize) -> Vec<serde_json::Value> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        for _ in 0..600 {
+            let body: serde_json::Value = c
+                .get(format!("{}/api/v1/sandbox/messages", server.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let list = body["messages"].as_array().cloned().unwrap_or_default();
+            if list.len() >= n {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the sandbox never held {n} messages");
+    })
+}
+
+fn sandbox_raw(server: &Server, token: &str, id: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/api/v1/sandbox/messages/{id}/raw", server.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    })
+}
+
+/// Verifies `message` with dkimpy, answering its DNS query with `record` (the TXT value).
+fn dkimpy_verifies(message: &str, record: &str) -> bool {
+    let script = r#"
+import sys, dkim
+record = sys.argv[1].encode()
+message = sys.stdin.buffer.read()
+ok = dkim.verify(message, dnsfunc=lambda name, timeout=5: record)
+print("verified" if ok else "failed")
+"#;
+    let mut child = Command::new(PYTHON)
+        .args(["-c", script, record])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "verified"
+}
+
+/// The TXT value from a zone-file line printed by `carepost dkim generate`.
+fn txt_value(zone_line: &str) -> String {
+    zone_line
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+const SMTPLIB: &str = r#"
+import os, smtplib, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+s = smtplib.SMTP("localhost", int(os.environ["PORT"]), timeout=20)
+s.ehlo()
+assert not s.has_extn("auth"), "AUTH offered before TLS"
+s.starttls(context=ctx)
+s.ehlo()
+s.login(os.environ["SMTP_USER"], os.environ["SMTP_PASSWORD"])
+msg = ("From: Front Desk <desk@clinic.test>\r\nTo: maria@patients.test\r\n"
+       "Subject: Appointment reminder\r\nMessage-ID: <smtplib-1@clinic.test>\r\n\r\n"
+       "Your appointment is on Tuesday at 10:00.\r\n")
+assert s.sendmail("desk@clinic.test", ["maria@patients.test"], msg) == {}
+s.quit()
+print("sent")
+"#;
+
+#[test]
+fn a_message_submitted_over_smtp_is_dkim_signed_and_captured_by_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert!(
+        server.banner.contains("delivery:     sandbox"),
+        "{}",
+        server.banner
+    );
+    assert!(
+        server.banner.contains("self-signed, generated now"),
+        "{}",
+        server.banner
+    );
+    let password = created_secret(
+        dir.path(),
+        &[
+            "smtp-user",
+            "create",
+            "front-desk",
+            "--from-domain",
+            "clinic.test",
+        ],
+    );
+    let record = created_secret(
+        dir.path(),
+        &["dkim", "generate", "clinic.test", "--selector", "s1"],
+    );
+    assert!(
+        record.starts_with("s1._domainkey.clinic.test. IN TXT"),
+        "{record}"
+    );
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:read"],
+    );
+
+    let out = Command::new(PYTHON)
+        .args(["-c", SMTPLIB])
+        .env("CA", cert(dir.path()))
+        .env("PORT", server.smtp.unwrap().port().to_string())
+        .env("SMTP_USER", "front-desk")
+        .env("SMTP_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+
+    let list = sandbox_list(&server, &token, 1);
+    let raw = sandbox_raw(&server, &token, list[0]["id"].as_str().unwrap());
+    assert!(raw.starts_with("DKIM-Signature:"), "{raw}");
+    assert!(raw.contains("Your appointment is on Tuesday"));
+    assert!(dkimpy_verifies(&raw, &txt_value(&record)), "{raw}");
+    // A changed body no longer verifies: the check above can fail.
+    let tampered = raw.replace("Tuesday", "Wednesday");
+    assert!(!dkimpy_verifies(&tampered, &txt_value(&record)));
+    assert!(server.stop().success());
+}
+
+#[test]
+fn swaks_submits_over_implicit_tls_and_auth_is_refused_before_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let password = created_secret(
+        dir.path(),
+        &["smtp-user", "create", "ehr", "--from-domain", "clinic.test"],
+    );
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:read"],
+    );
+    let smtps = server.smtps.unwrap().to_string();
+    let sent = Command::new("swaks")
+        .args(["--server", &smtps, "--tls-on-connect", "--tls-verify"])
+        .args(["--tls-ca-path", &cert(dir.path()), "--tls-sni", "localhost"])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "ehr",
+            "--auth-password",
+            &password,
+        ])
+        .args(["--from", "notify@clinic.test", "--to", "pat@patients.test"])
+        .args([
+            "--header",
+            "From: notify@clinic.test",
+            "--body",
+            "Lab results are ready.",
+        ])
+        .output()
+        .expect("swaks is installed (.ci/run installs it)");
+    assert!(sent.status.success(), "{}", text(&sent));
+    assert!(text(&sent).contains("250 2.0.0"), "{}", text(&sent));
+
+    let refused = Command::new("swaks")
+        .args(["--server", &server.smtp.unwrap().to_string()])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "ehr",
+            "--auth-password",
+            &password,
+        ])
+        .args(["--from", "notify@clinic.test", "--to", "pat@patients.test"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "{}", text(&refused));
+
+    let list = sandbox_list(&server, &token, 1);
+    assert_eq!(list.len(), 1, "only the message sent over TLS arrived");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn the_send_api_queues_a_message_and_its_status_shows_the_delivery_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:send,messages:read"],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let r = c
+            .post(format!("{}/api/v1/messages", server.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "from": "desk@clinic.test",
+                "to": ["maria@patients.test"],
+                "subject": "Your visit",
+                "text": "See you soon.",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for _ in 0..600 {
+            let status: serde_json::Value = c
+                .get(format!("{}/api/v1/messages/{id}", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if status["recipients"][0]["state"] == "delivered" {
+                let events = status["recipients"][0]["events"].to_string();
+                assert!(events.contains("sandbox"), "{status}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the message was never delivered to the sandbox");
+    });
+    assert!(server.stop().success());
+}
+
+#[test]
+fn smtp_user_and_dkim_commands_refuse_bad_input_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    Server::start(dir.path(), &[]).stop();
+    let out = run(
+        dir.path(),
+        &[
+            "smtp-user",
+            "create",
+            "bad name",
+            "--from-domain",
+            "clinic.test",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("SMTP user name"), "{}", text(&out));
+    let out = run(
+        dir.path(),
+        &["smtp-user", "create", "ok", "--from-domain", "not a domain"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not a domain name"), "{}", text(&out));
+    let out = run(
+        dir.path(),
+        &["dkim", "generate", "clinic.test", "--selector", "a"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let again = run(
+        dir.path(),
+        &["dkim", "generate", "clinic.test", "--selector", "a"],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("exists already"), "{}", text(&again));
+    let out = run(dir.path(), &["dkim", "generate", "bad domain!"]);
+    assert!(!out.status.success());
+}

@@ -1,0 +1,138 @@
+//! `[delivery]` and `[smtp]`: how messages leave and how they come in.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMode {
+    /// Nothing leaves the machine: every message lands in the sandbox mailbox.
+    Sandbox,
+    /// MX delivery under verified TLS.
+    Direct,
+    /// Relay through one configured host (TLS and authentication required).
+    Smarthost,
+}
+
+/// Where DNS answers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsMode {
+    /// The system's resolvers, validating DNSSEC.
+    System,
+    /// No DNS queries: only routed domains are deliverable (closed networks, tests).
+    None,
+}
+
+/// One `[delivery.routes]` entry: send a domain's mail to `address` as if DNS had named
+/// `mx` as its mail exchanger; certificates are still checked against `mx`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The MX host name certificates must match.
+    pub mx: String,
+    /// Where to connect.
+    pub address: SocketAddr,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// `sandbox` (default), `direct` or `smarthost`.
+    pub mode: DeliveryMode,
+    /// This server's public host name: EHLO, `Received:` and bounce notices.
+    pub hostname: String,
+    /// The name this node's queue claims carry (unset: the machine's host name). Nodes
+    /// sharing a PostgreSQL database need distinct names.
+    pub node_name: Option<String>,
+    /// The protection every message needs unless policy raises it: `tls-verified` or
+    /// `tls-exclusive`.
+    pub default_protection: String,
+    /// How long a message is tried before it expires and the sender is told.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// Wait after the first failed attempt; later waits double.
+    #[serde(with = "humantime_serde")]
+    pub retry_first: Duration,
+    /// Longest wait between attempts.
+    #[serde(with = "humantime_serde")]
+    pub retry_max_interval: Duration,
+    /// How long a `tls-verified` message waits for verified TLS before the fallback.
+    #[serde(with = "humantime_serde")]
+    pub tls_fallback_after: Duration,
+    /// Largest message accepted (API and SMTP), in bytes.
+    pub max_message_bytes: usize,
+    /// Messages delivered at the same time.
+    pub concurrency: usize,
+    /// PEM file of extra CAs trusted for outbound TLS (private PKI, tests).
+    pub trust_ca_file: Option<PathBuf>,
+    /// Where MX, TLSA and MTA-STS records come from.
+    pub dns: DnsMode,
+    /// Per-domain routes that replace DNS (tests, private networks).
+    pub routes: BTreeMap<String, RouteConfig>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            mode: DeliveryMode::Sandbox,
+            hostname: "localhost".into(),
+            node_name: None,
+            default_protection: "tls-verified".into(),
+            max_age: Duration::from_secs(5 * 24 * 3600),
+            retry_first: Duration::from_secs(60),
+            retry_max_interval: Duration::from_secs(2 * 3600),
+            tls_fallback_after: Duration::from_secs(4 * 3600),
+            max_message_bytes: 25 * 1024 * 1024,
+            concurrency: 64,
+            trust_ca_file: None,
+            dns: DnsMode::System,
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[smtp]`: SMTP submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Whether to listen for SMTP submission at all.
+    pub enabled: bool,
+    /// STARTTLS submission (587-style).
+    pub listen: SocketAddr,
+    /// Implicit-TLS submission (465-style).
+    pub tls_listen: SocketAddr,
+    /// PEM certificate chain for both listeners; unset: a self-signed certificate is
+    /// generated under `<data_dir>/smtp-tls/` on first start.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Most recipients per message.
+    pub max_recipients: usize,
+    /// Most connections at once from one IP address.
+    pub max_connections_per_ip: usize,
+    /// How long a connection may sit idle between commands.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 2587)),
+            tls_listen: SocketAddr::from(([127, 0, 0, 1], 2465)),
+            tls_cert: None,
+            tls_key: None,
+            max_recipients: 100,
+            max_connections_per_ip: 20,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}

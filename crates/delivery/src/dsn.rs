@@ -1,0 +1,119 @@
+//! Delivery status notifications (RFC 3464) to the sender when a recipient bounces or
+//! expires: a `multipart/report` with a readable explanation and a
+//! `message/delivery-status` part. The notice names the recipient and the reason (the
+//! sender needs both) and travels under the same protection as any PHI message; its
+//! subject is fixed text and carries no PHI.
+
+use std::borrow::Cow;
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::mime::{BodyPart, MimePart};
+
+/// One failed recipient of a notice.
+pub struct Failed {
+    /// The recipient address.
+    pub recipient: String,
+    /// `bounced` or `expired`.
+    pub action: &'static str,
+    /// The RFC 3463 status, e.g. `5.7.10` (TLS required) or `4.4.7` (expired).
+    pub status: String,
+    /// What happened, for people.
+    pub explanation: String,
+    /// The remote server's reply, if any (`smtp; 550 5.1.1 ...`).
+    pub diagnostic: Option<String>,
+}
+
+/// Builds the notice from `postmaster` to `sender` about message `message_id`.
+pub fn build(
+    reporting_host: &str,
+    postmaster: &str,
+    sender: &str,
+    message_id: &str,
+    failed: &[Failed],
+) -> Vec<u8> {
+    let mut human = format!(
+        "This is the carepost delivery system at {reporting_host}.\r\n\r\n\
+         Your message {message_id} could not be delivered to the following recipients:\r\n\r\n"
+    );
+    for f in failed {
+        human.push_str(&format!("  {}\r\n    {}\r\n", f.recipient, f.explanation));
+    }
+    human.push_str("\r\nNothing was sent to these recipients over an unprotected connection.\r\n");
+
+    let mut status =
+        format!("Reporting-MTA: dns; {reporting_host}\r\nX-Carepost-Message-Id: {message_id}\r\n");
+    for f in failed {
+        status.push_str(&format!(
+            "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\n",
+            f.recipient, f.status
+        ));
+        if let Some(d) = &f.diagnostic {
+            let one_line: String = d
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            status.push_str(&format!("Diagnostic-Code: {one_line}\r\n"));
+        }
+    }
+    let report = MimePart::new(
+        ContentType::new("multipart/report").attribute("report-type", "delivery-status"),
+        vec![
+            MimePart::new("text/plain", BodyPart::Text(Cow::Owned(human))),
+            MimePart::new(
+                "message/delivery-status",
+                BodyPart::Text(Cow::Owned(status)),
+            ),
+        ],
+    );
+    MessageBuilder::new()
+        .from(Address::new_address(
+            Some("Mail Delivery System"),
+            postmaster.to_owned(),
+        ))
+        .to(Address::new_address(None::<&str>, sender.to_owned()))
+        .subject("Undelivered mail returned to sender")
+        .header(
+            "Auto-Submitted",
+            mail_builder::headers::raw::Raw::new("auto-replied"),
+        )
+        .body(report)
+        .write_to_vec()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_is_a_delivery_status_report_naming_each_failed_recipient() {
+        let raw = build(
+            "mx.carepost.example",
+            "postmaster@clinic.example",
+            "clinic@clinic.example",
+            "0190f0e0-0000-7000-8000-000000000000",
+            &[Failed {
+                recipient: "maria@dest.example".into(),
+                action: "bounced",
+                status: "5.7.10".into(),
+                explanation: "verified TLS with mx.dest.example impossible: the server did not offer STARTTLS".into(),
+                diagnostic: None,
+            }],
+        );
+        let text = String::from_utf8(raw).unwrap();
+        assert!(text.contains("multipart/report"));
+        assert!(text.contains("report-type"));
+        assert!(text.contains("Final-Recipient: rfc822; maria@dest.example"));
+        assert!(text.contains("Status: 5.7.10"));
+        assert!(text.contains("Subject: Undelivered mail returned to sender"));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(text.as_bytes())
+            .unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Undelivered mail returned to sender")
+        );
+    }
+}

@@ -1,0 +1,515 @@
+//! The queue runner: claims due recipients, delivers them under the protection each
+//! message requires (or captures them in the sandbox), and records the outcome and its
+//! evidence. Bounced and expired recipients produce a notice to the sender.
+//!
+//! Delivery is at-least-once: a recipient is claimed for a lease; if this process dies
+//! mid-attempt, the claim lapses (or is released when the node restarts) and the
+//! recipient is tried again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use carepost_core::{
+    AccessContext, Actor, DeliveryState, MessageId, MessageSource, Phi, Protection,
+};
+use carepost_gateway::outbound::{
+    Deliverer, Disposition, FailureReason, OutboundMessage, RecipientOutcome, RecipientReport,
+};
+use carepost_store::{
+    AttemptRecord, DueRecipient, Envelope, NewMessage, OrgScope, QueuedMessage, Store, StoreError,
+};
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::address::domain_of;
+use crate::dsn;
+use crate::evidence::{audit_detail, outcome_summary};
+use crate::schedule::RetrySchedule;
+use crate::signing::DkimSigning;
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    /// Nothing leaves the machine: every message is captured in the sandbox mailbox.
+    Sandbox,
+    /// MX delivery under verified TLS (operator routes apply).
+    Direct(Arc<Deliverer>),
+}
+
+impl Transport {
+    /// `sandbox` or `direct`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Direct(_) => "direct",
+        }
+    }
+}
+
+/// How the runner works (`[delivery]` in the config).
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// This node's name; claims carry it, and a restart releases them.
+    pub node: String,
+    /// How long a claim lasts before another runner may take the recipient.
+    pub lease: Duration,
+    /// Recipients claimed per round.
+    pub batch: i64,
+    /// Messages delivered at the same time.
+    pub concurrency: usize,
+    /// Retries and maximum age.
+    pub retry: RetrySchedule,
+    /// How long a `tls-verified` message waits for a recipient's servers to offer verified
+    /// TLS before it goes to the fallback (the secure portal, when it exists; until then
+    /// the sender is told).
+    pub tls_fallback_after: Duration,
+    /// Host name for notices (Reporting-MTA) and the postmaster address domain fallback.
+    pub hostname: String,
+    /// Longest idle wait between queue checks (other nodes' messages wake no one here).
+    pub poll: Duration,
+}
+
+impl RunnerSettings {
+    /// Defaults for node `node`.
+    pub fn new(node: impl Into<String>, hostname: impl Into<String>) -> Self {
+        Self {
+            node: node.into(),
+            lease: Duration::from_secs(600),
+            batch: 256,
+            concurrency: 64,
+            retry: RetrySchedule::default(),
+            tls_fallback_after: Duration::from_secs(4 * 3600),
+            hostname: hostname.into(),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The queue runner.
+#[derive(Clone)]
+pub struct QueueRunner {
+    store: Store,
+    transport: Transport,
+    settings: Arc<RunnerSettings>,
+    wake: Arc<Notify>,
+    dkim: DkimSigning,
+}
+
+/// What became of one recipient in one round.
+struct Decision {
+    idx: u32,
+    state: DeliveryState,
+    retry_at: Option<chrono::DateTime<Utc>>,
+    evidence: String,
+    audit: serde_json::Value,
+    failure: Option<dsn::Failed>,
+}
+
+fn system() -> AccessContext {
+    AccessContext::system("delivery")
+}
+
+impl QueueRunner {
+    /// A runner over `store`; `wake` is the notifier intake signals.
+    pub fn new(
+        store: Store,
+        transport: Transport,
+        settings: RunnerSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            transport,
+            settings: Arc::new(settings),
+            wake,
+            dkim: DkimSigning::default(),
+        }
+    }
+
+    /// The DKIM signers (to forget loaded keys after `carepost dkim generate`).
+    pub fn dkim(&self) -> &DkimSigning {
+        &self.dkim
+    }
+
+    /// Runs until `shutdown` resolves. Claims left by an earlier run of this node are
+    /// released first; a round cut short by shutdown leaves claims that the next start
+    /// releases.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        match self.store.release_claims(&self.settings.node).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "released claims left by an earlier run"),
+            Err(error) => tracing::warn!(%error, "could not release earlier claims"),
+        }
+        loop {
+            let round = tokio::select! {
+                _ = &mut shutdown => return,
+                round = self.run_once() => round,
+            };
+            match round {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "queue round failed; retrying"),
+            }
+            let wait = match self.store.next_due_at().await {
+                Ok(Some(at)) => (at - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(self.settings.poll),
+                _ => self.settings.poll,
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One round: claims and processes everything due now. Returns the number of
+    /// recipients processed.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        for org in self.store.orgs_with_due_recipients().await? {
+            let scope = self.store.org(org).await?;
+            loop {
+                let claimed = scope
+                    .claim_due(
+                        &self.settings.node,
+                        self.settings.lease,
+                        self.settings.batch,
+                    )
+                    .await?;
+                if claimed.is_empty() {
+                    break;
+                }
+                total += claimed.len();
+                self.process(&scope, claimed).await;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn process(&self, scope: &OrgScope, claimed: Vec<DueRecipient>) {
+        let mut by_message: BTreeMap<MessageId, Vec<DueRecipient>> = BTreeMap::new();
+        for c in claimed {
+            by_message.entry(c.message_id).or_default().push(c);
+        }
+        futures::stream::iter(by_message)
+            .for_each_concurrent(self.settings.concurrency, |(id, due)| async move {
+                if let Err(error) = self.process_message(scope, id, due).await {
+                    // The claim lapses and the recipients are tried again.
+                    tracing::warn!(message = %id, %error, "delivery round for a message failed");
+                }
+            })
+            .await;
+    }
+
+    async fn process_message(
+        &self,
+        scope: &OrgScope,
+        id: MessageId,
+        due: Vec<DueRecipient>,
+    ) -> Result<(), StoreError> {
+        let Some(message) = scope.queued_message(id).await? else {
+            return Ok(());
+        };
+        let decisions = if Utc::now() >= message.expires_at {
+            due.iter()
+                .map(|d| expired(&message, d.idx, "the message reached its maximum age"))
+                .collect()
+        } else {
+            // Signed per attempt, so the signature's time is the sending time.
+            let wire = match self.dkim.sign(scope, message.content.expose()).await? {
+                Some(signed) => Phi::new(signed),
+                None => message.content.clone(),
+            };
+            match &self.transport {
+                Transport::Sandbox => self.capture(scope, &message, &wire, &due).await?,
+                Transport::Direct(deliverer) => {
+                    self.deliver(deliverer, &message, &wire, &due).await
+                }
+            }
+        };
+        let failures: Vec<dsn::Failed> = decisions
+            .iter()
+            .filter_map(|d| d.failure.as_ref())
+            .map(clone_failed)
+            .collect();
+        for d in &decisions {
+            metrics::counter!("carepost_delivery_attempts_total", "state" => d.state.as_str(), "transport" => self.transport.name()).increment(1);
+        }
+        let records = decisions
+            .into_iter()
+            .map(|d| AttemptRecord {
+                idx: d.idx,
+                state: d.state,
+                retry_at: d.retry_at,
+                evidence: Phi::new(d.evidence),
+                audit_detail: d.audit,
+            })
+            .collect();
+        scope.record_attempts(&system(), id, records).await?;
+        if !failures.is_empty() {
+            self.notify_sender(scope, &message, &failures).await?;
+        }
+        Ok(())
+    }
+
+    async fn capture(
+        &self,
+        scope: &OrgScope,
+        message: &QueuedMessage,
+        wire: &Phi<Vec<u8>>,
+        due: &[DueRecipient],
+    ) -> Result<Vec<Decision>, StoreError> {
+        let capture = scope.capture_sandbox(message.id, wire.clone()).await?;
+        Ok(due
+            .iter()
+            .map(|d| {
+                let recipient = recipient(&message.envelope, d.idx);
+                Decision {
+                    idx: d.idx,
+                    state: DeliveryState::Delivered,
+                    retry_at: None,
+                    evidence: json!({
+                        "transport": "sandbox",
+                        "recipient": recipient,
+                        "sandbox_id": capture,
+                        "note": "captured by the sandbox mailbox; nothing left this machine",
+                    })
+                    .to_string(),
+                    audit: json!({ "transport": "sandbox", "sandbox_id": capture }),
+                    failure: None,
+                }
+            })
+            .collect())
+    }
+
+    async fn deliver(
+        &self,
+        deliverer: &Deliverer,
+        message: &QueuedMessage,
+        wire: &Phi<Vec<u8>>,
+        due: &[DueRecipient],
+    ) -> Vec<Decision> {
+        let protection = match message.protection {
+            Protection::TlsVerified => carepost_gateway::outbound::Protection::TlsVerified,
+            Protection::TlsExclusive => carepost_gateway::outbound::Protection::TlsExclusive,
+        };
+        let content: Arc<[u8]> = Arc::from(wire.expose().as_slice());
+        let mut by_domain: BTreeMap<String, Vec<&DueRecipient>> = BTreeMap::new();
+        for d in due {
+            let address = recipient(&message.envelope, d.idx);
+            by_domain
+                .entry(domain_of(&address).to_owned())
+                .or_default()
+                .push(d);
+        }
+        let mut decisions = Vec::with_capacity(due.len());
+        for (domain, group) in by_domain {
+            let outbound = OutboundMessage {
+                id: message.id.to_string(),
+                from: message.envelope.mail_from.expose().clone(),
+                recipients: group
+                    .iter()
+                    .map(|d| recipient(&message.envelope, d.idx))
+                    .collect(),
+                content: content.clone(),
+                protection,
+            };
+            let reports = deliverer
+                .deliver(&domain, std::slice::from_ref(&outbound))
+                .await;
+            let reported = reports
+                .into_iter()
+                .next()
+                .map(|r| r.recipients)
+                .unwrap_or_default();
+            for (d, report) in group.into_iter().zip(reported) {
+                decisions.push(self.decide(message, d, protection, report));
+            }
+        }
+        decisions
+    }
+
+    fn decide(
+        &self,
+        message: &QueuedMessage,
+        due: &DueRecipient,
+        protection: carepost_gateway::outbound::Protection,
+        report: RecipientReport,
+    ) -> Decision {
+        let evidence = serde_json::to_string(&json!({
+            "transport": "direct",
+            "recipient": report.recipient,
+            "outcome": report.outcome,
+            "attempts": report.attempts,
+        }))
+        .unwrap_or_else(|_| "{}".into());
+        let mut audit = report
+            .attempts
+            .last()
+            .map_or_else(|| json!({}), audit_detail);
+        if let Some(obj) = audit.as_object_mut() {
+            obj.insert("transport".into(), "direct".into());
+            obj.insert("outcome".into(), outcome_summary(&report.outcome));
+            obj.insert("hosts_tried".into(), report.attempts.len().into());
+        }
+        let base = |state, retry_at, failure| Decision {
+            idx: due.idx,
+            state,
+            retry_at,
+            evidence: evidence.clone(),
+            audit: audit.clone(),
+            failure,
+        };
+        match report.outcome.disposition(protection) {
+            Disposition::Delivered => base(DeliveryState::Delivered, None, None),
+            Disposition::Bounce => base(
+                DeliveryState::Bounced,
+                None,
+                Some(failed(&report, "bounced")),
+            ),
+            Disposition::Retry => {
+                let now = Utc::now();
+                let waited = (now - message.created_at).to_std().unwrap_or_default();
+                if report.outcome.is_tls_requirement_unmet()
+                    && waited >= self.settings.tls_fallback_after
+                {
+                    // The fallback (secure portal) does not exist yet: the sender is told.
+                    return base(
+                        DeliveryState::Bounced,
+                        None,
+                        Some(failed(&report, "bounced")),
+                    );
+                }
+                let wait = self
+                    .settings
+                    .retry
+                    .wait_after(due.attempts.saturating_add(1));
+                let retry_at = now
+                    + chrono::Duration::from_std(wait)
+                        .unwrap_or_else(|_| chrono::Duration::hours(1));
+                if retry_at >= message.expires_at {
+                    return base(
+                        DeliveryState::Expired,
+                        None,
+                        Some(failed(&report, "expired")),
+                    );
+                }
+                base(DeliveryState::Deferred, Some(retry_at), None)
+            }
+        }
+    }
+
+    async fn notify_sender(
+        &self,
+        scope: &OrgScope,
+        message: &QueuedMessage,
+        failures: &[dsn::Failed],
+    ) -> Result<(), StoreError> {
+        let sender = message.envelope.mail_from.expose();
+        if sender.is_empty() || message.source == MessageSource::System {
+            return Ok(()); // Never a notice about a notice.
+        }
+        let postmaster = format!("postmaster@{}", domain_of(sender));
+        let raw = dsn::build(
+            &self.settings.hostname,
+            &postmaster,
+            sender,
+            &message.id.to_string(),
+            failures,
+        );
+        let notice = NewMessage {
+            source: MessageSource::System,
+            submitter: Actor::system("delivery"),
+            protection: Protection::TlsVerified,
+            requiretls: false,
+            idempotency_key: Some(format!("dsn:{}:{}", message.id, failures.len())),
+            tags: vec!["dsn".into()],
+            envelope: Envelope {
+                mail_from: Phi::new(String::new()),
+                recipients: vec![Phi::new(sender.clone())],
+            },
+            content: Phi::new(raw),
+            max_age: self.settings.retry.max_age,
+        };
+        scope.accept_message(&system(), notice).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+fn recipient(envelope: &Envelope, idx: u32) -> String {
+    usize::try_from(idx)
+        .ok()
+        .and_then(|i| envelope.recipients.get(i))
+        .map(|r| r.expose().clone())
+        .unwrap_or_default()
+}
+
+fn expired(message: &QueuedMessage, idx: u32, why: &str) -> Decision {
+    let rcpt = recipient(&message.envelope, idx);
+    Decision {
+        idx,
+        state: DeliveryState::Expired,
+        retry_at: None,
+        evidence: json!({ "recipient": rcpt, "outcome": { "status": "expired", "reason": why } })
+            .to_string(),
+        audit: json!({ "outcome": { "status": "expired" } }),
+        failure: Some(dsn::Failed {
+            recipient: rcpt,
+            action: "expired",
+            status: "4.4.7".into(),
+            explanation: why.into(),
+            diagnostic: None,
+        }),
+    }
+}
+
+fn failed(report: &RecipientReport, action: &'static str) -> dsn::Failed {
+    let (status, explanation, diagnostic) = match &report.outcome {
+        RecipientOutcome::PermanentFailure { reason }
+        | RecipientOutcome::TemporaryFailure { reason } => {
+            let status = match reason {
+                FailureReason::TlsRequirementUnmet { .. } => "5.7.10".to_owned(),
+                FailureReason::Rejected { reply, .. } => reply
+                    .enhanced_code
+                    .clone()
+                    .unwrap_or_else(|| format!("{}.0.0", reply.code / 100)),
+                FailureReason::Dns { .. } => "5.1.2".to_owned(),
+                _ if action == "expired" => "4.4.7".to_owned(),
+                _ => "5.0.0".to_owned(),
+            };
+            let diagnostic = match reason {
+                FailureReason::Rejected { reply, .. } => {
+                    Some(format!("smtp; {} {}", reply.code, reply.text))
+                }
+                _ => None,
+            };
+            (status, reason.to_string(), diagnostic)
+        }
+        RecipientOutcome::Delivered { .. } => ("2.0.0".to_owned(), "delivered".to_owned(), None),
+    };
+    dsn::Failed {
+        recipient: report.recipient.clone(),
+        action,
+        status,
+        explanation,
+        diagnostic,
+    }
+}
+
+fn clone_failed(f: &dsn::Failed) -> dsn::Failed {
+    dsn::Failed {
+        recipient: f.recipient.clone(),
+        action: f.action,
+        status: f.status.clone(),
+        explanation: f.explanation.clone(),
+        diagnostic: f.diagnostic.clone(),
+    }
+}

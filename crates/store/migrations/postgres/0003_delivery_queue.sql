@@ -1,0 +1,86 @@
+-- The delivery queue. Envelope (sender and recipient addresses), content and delivery
+-- evidence are PHI: sealed like every other PHI column. Recipients carry SMTP-model
+-- states; the index serves the queue runner's "what is due" question. A runner claims a
+-- due recipient by naming itself in claimed_by and moving next_attempt_at past its lease,
+-- so a node that dies mid-attempt leaves work that becomes due again by itself.
+
+CREATE TABLE messages (
+    id              UUID PRIMARY KEY,
+    org_id          UUID NOT NULL REFERENCES organizations(id),
+    key_version     BIGINT NOT NULL,
+    source          TEXT NOT NULL,
+    submitter       TEXT NOT NULL,
+    protection      TEXT NOT NULL,
+    requiretls      BOOLEAN NOT NULL,
+    idempotency_key BYTEA,
+    tags            TEXT NOT NULL,
+    envelope        BYTEA NOT NULL,
+    content         BYTEA NOT NULL,
+    size            BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    expires_at      BIGINT NOT NULL,
+    UNIQUE (org_id, idempotency_key)
+);
+
+CREATE TABLE message_recipients (
+    message_id      UUID NOT NULL REFERENCES messages(id),
+    idx             BIGINT NOT NULL,
+    org_id          UUID NOT NULL REFERENCES organizations(id),
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'deferred', 'delivered', 'bounced', 'expired')),
+    attempts        BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    claimed_by      TEXT,
+    updated_at      BIGINT NOT NULL,
+    PRIMARY KEY (message_id, idx)
+);
+CREATE INDEX message_recipients_due ON message_recipients (org_id, state, next_attempt_at);
+CREATE INDEX message_recipients_claims ON message_recipients (claimed_by) WHERE claimed_by IS NOT NULL;
+
+CREATE TABLE delivery_events (
+    id          UUID PRIMARY KEY,
+    org_id      UUID NOT NULL REFERENCES organizations(id),
+    message_id  UUID NOT NULL REFERENCES messages(id),
+    idx         BIGINT NOT NULL,
+    state       TEXT NOT NULL,
+    key_version BIGINT NOT NULL,
+    evidence    BYTEA NOT NULL,
+    at          BIGINT NOT NULL
+);
+CREATE INDEX delivery_events_by_message ON delivery_events (org_id, message_id, at);
+
+CREATE TABLE sandbox_messages (
+    id          UUID PRIMARY KEY,
+    org_id      UUID NOT NULL REFERENCES organizations(id),
+    message_id  UUID NOT NULL REFERENCES messages(id),
+    key_version BIGINT NOT NULL,
+    raw         BYTEA NOT NULL,
+    captured_at BIGINT NOT NULL
+);
+CREATE INDEX sandbox_messages_by_time ON sandbox_messages (org_id, captured_at);
+
+-- SMTP submission credentials. The user name is unique across the installation (SMTP
+-- AUTH carries no organization); the password is 256 random bits, stored as SHA-256.
+-- from_domains: space-separated domains this credential may send as.
+CREATE TABLE smtp_users (
+    name         TEXT PRIMARY KEY,
+    org_id       UUID NOT NULL REFERENCES organizations(id),
+    secret_hash  BYTEA NOT NULL,
+    from_domains TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    revoked_at   BIGINT
+);
+CREATE INDEX smtp_users_by_org ON smtp_users (org_id);
+
+-- DKIM signing keys per sending domain; the private key is sealed like PHI.
+CREATE TABLE dkim_keys (
+    id          UUID PRIMARY KEY,
+    org_id      UUID NOT NULL REFERENCES organizations(id),
+    domain      TEXT NOT NULL,
+    selector    TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    key_version BIGINT NOT NULL,
+    private_key BYTEA NOT NULL,
+    public_key  BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL,
+    UNIQUE (org_id, domain, selector)
+);

@@ -1,0 +1,86 @@
+-- The delivery queue. Envelope (sender and recipient addresses), content and delivery
+-- evidence are PHI: sealed like every other PHI column. Recipients carry SMTP-model
+-- states; the index serves the queue runner's "what is due" question. A runner claims a
+-- due recipient by naming itself in claimed_by and moving next_attempt_at past its lease,
+-- so a node that dies mid-attempt leaves work that becomes due again by itself.
+
+CREATE TABLE messages (
+    id              BLOB PRIMARY KEY,
+    org_id          BLOB NOT NULL REFERENCES organizations(id),
+    key_version     INTEGER NOT NULL,
+    source          TEXT NOT NULL,
+    submitter       TEXT NOT NULL,
+    protection      TEXT NOT NULL,
+    requiretls      INTEGER NOT NULL,
+    idempotency_key BLOB,
+    tags            TEXT NOT NULL,
+    envelope        BLOB NOT NULL,
+    content         BLOB NOT NULL,
+    size            INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    UNIQUE (org_id, idempotency_key)
+);
+
+CREATE TABLE message_recipients (
+    message_id      BLOB NOT NULL REFERENCES messages(id),
+    idx             INTEGER NOT NULL,
+    org_id          BLOB NOT NULL REFERENCES organizations(id),
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'deferred', 'delivered', 'bounced', 'expired')),
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_by      TEXT,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (message_id, idx)
+);
+CREATE INDEX message_recipients_due ON message_recipients (org_id, state, next_attempt_at);
+CREATE INDEX message_recipients_claims ON message_recipients (claimed_by) WHERE claimed_by IS NOT NULL;
+
+CREATE TABLE delivery_events (
+    id          BLOB PRIMARY KEY,
+    org_id      BLOB NOT NULL REFERENCES organizations(id),
+    message_id  BLOB NOT NULL REFERENCES messages(id),
+    idx         INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    evidence    BLOB NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX delivery_events_by_message ON delivery_events (org_id, message_id, at);
+
+CREATE TABLE sandbox_messages (
+    id          BLOB PRIMARY KEY,
+    org_id      BLOB NOT NULL REFERENCES organizations(id),
+    message_id  BLOB NOT NULL REFERENCES messages(id),
+    key_version INTEGER NOT NULL,
+    raw         BLOB NOT NULL,
+    captured_at INTEGER NOT NULL
+);
+CREATE INDEX sandbox_messages_by_time ON sandbox_messages (org_id, captured_at);
+
+-- SMTP submission credentials. The user name is unique across the installation (SMTP
+-- AUTH carries no organization); the password is 256 random bits, stored as SHA-256.
+-- from_domains: space-separated domains this credential may send as.
+CREATE TABLE smtp_users (
+    name         TEXT PRIMARY KEY,
+    org_id       BLOB NOT NULL REFERENCES organizations(id),
+    secret_hash  BLOB NOT NULL,
+    from_domains TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+);
+CREATE INDEX smtp_users_by_org ON smtp_users (org_id);
+
+-- DKIM signing keys per sending domain; the private key is sealed like PHI.
+CREATE TABLE dkim_keys (
+    id          BLOB PRIMARY KEY,
+    org_id      BLOB NOT NULL REFERENCES organizations(id),
+    domain      TEXT NOT NULL,
+    selector    TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    private_key BLOB NOT NULL,
+    public_key  BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (org_id, domain, selector)
+);
