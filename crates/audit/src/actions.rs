@@ -43,3 +43,13 @@ pub const SMTP_USER_CREATE: &str = "smtp_user.create";
 pub const SMTP_USER_REVOKE: &str = "smtp_user.revoke";
 /// A DKIM signing key was created for a sending domain.
 pub const DKIM_KEY_CREATE: &str = "dkim_key.create";
+/// The protection policy refused a message (nothing was stored).
+pub const MESSAGE_BLOCK: &str = "message.block";
+/// The quarantine was listed.
+pub const QUARANTINE_LIST: &str = "quarantine.list";
+/// A held message was viewed.
+pub const QUARANTINE_READ: &str = "quarantine.read";
+/// A held message was released for delivery.
+pub const QUARANTINE_RELEASE: &str = "quarantine.release";
+/// A held message was rejected (by a reviewer, or when its hold expired).
+pub const QUARANTINE_REJECT: &str = "quarantine.reject";

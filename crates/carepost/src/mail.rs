@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use carepost_config::{Config, DeliveryMode, DnsMode};
 use carepost_core::Protection;
-use carepost_delivery::{Intake, IntakeSettings, RetrySchedule, RunnerSettings, Transport};
+use carepost_delivery::{
+    Intake, IntakeSettings, ProtectionPolicy, RetrySchedule, RunnerSettings, Transport,
+};
 use carepost_gateway::dns::{Route, Routes, StaticDns};
 use carepost_gateway::inbound::{SubmissionConfig, SubmissionLimits, tls::server_config};
 use carepost_gateway::outbound::{self, Deliverer};
@@ -57,16 +59,17 @@ pub fn transport(config: &Config) -> anyhow::Result<Transport> {
     })
 }
 
-/// Intake limits from `[delivery]`.
-pub fn intake(config: &Config, wake: Arc<Notify>) -> Intake {
+/// Intake limits from `[delivery]`, screening with `policy`.
+pub fn intake(config: &Config, wake: Arc<Notify>, policy: Arc<ProtectionPolicy>) -> Intake {
     let d = &config.delivery;
     let settings = IntakeSettings {
         max_message_bytes: d.max_message_bytes,
         max_age: d.max_age,
         default_protection: Protection::parse(&d.default_protection)
             .unwrap_or(Protection::TlsVerified),
+        hostname: d.hostname.clone(),
     };
-    Intake::new(settings, wake)
+    Intake::new(settings, wake, policy)
 }
 
 /// The queue runner's settings from `[delivery]`.

@@ -390,7 +390,10 @@ mod tests {
                 "template lacks {key}"
             );
         }
-        assert!(TEMPLATE.contains("# [delivery.routes]"), "template lacks routes");
+        assert!(
+            TEMPLATE.contains("# [delivery.routes]"),
+            "template lacks routes"
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ text_enum!(
     DeliveryState {
         /// Waiting for its first attempt.
         Queued = "queued",
+        /// Held in quarantine by the protection policy until a reviewer releases or
+        /// rejects the message; never attempted meanwhile.
+        Held = "held",
         /// A temporary failure; another attempt is scheduled.
         Deferred = "deferred",
         /// Accepted by the recipient's server (or captured by the sandbox).

@@ -25,6 +25,46 @@ pub struct Failed {
     pub diagnostic: Option<String>,
 }
 
+/// The notice about `message`'s `failed` recipients, ready to queue, or `None` when no
+/// notice is due (no sender, or the message is itself a notice: never a notice about a
+/// notice).
+pub fn notice(
+    reporting_host: &str,
+    message: &carepost_store::QueuedMessage,
+    failed: &[Failed],
+    max_age: std::time::Duration,
+) -> Option<carepost_store::NewMessage> {
+    use carepost_core::{Actor, MessageSource, Phi, Protection};
+    let sender = message.envelope.mail_from.expose();
+    if sender.is_empty() || message.source == MessageSource::System || failed.is_empty() {
+        return None;
+    }
+    let postmaster = format!("postmaster@{}", crate::address::domain_of(sender));
+    let raw = build(
+        reporting_host,
+        &postmaster,
+        sender,
+        &message.id.to_string(),
+        failed,
+    );
+    Some(carepost_store::NewMessage {
+        source: MessageSource::System,
+        submitter: Actor::system("delivery"),
+        protection: Protection::TlsVerified,
+        requiretls: false,
+        idempotency_key: Some(format!("dsn:{}:{}", message.id, failed.len())),
+        tags: vec!["dsn".into()],
+        envelope: carepost_store::Envelope {
+            mail_from: Phi::new(String::new()),
+            recipients: vec![Phi::new(sender.clone())],
+        },
+        content: Phi::new(raw),
+        max_age,
+        policy: None,
+        hold: None,
+    })
+}
+
 /// Builds the notice from `postmaster` to `sender` about message `message_id`.
 pub fn build(
     reporting_host: &str,

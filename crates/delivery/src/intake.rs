@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carepost_core::{AccessContext, Actor, MessageSource, Phi, Protection};
-use carepost_store::{Accepted, Envelope, NewMessage, OrgScope, StoreError};
+use carepost_audit::{AuditEvent, ObjectRef, actions};
+use carepost_core::{AccessContext, Actor, MessageId, MessageSource, Phi, Protection};
+use carepost_store::{Accepted, Envelope, Hold, NewMessage, OrgScope, Resolution, StoreError};
 use tokio::sync::Notify;
 
 use crate::compose::{FieldError, SendRequest};
+use crate::protection_policy::{Outcome, ProtectionPolicy, facts, stronger};
 
 /// Intake limits and defaults (`[delivery]` in the config).
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct IntakeSettings {
     /// The protection every message gets unless it asks for another (the policy engine
     /// may only raise it).
     pub default_protection: Protection,
+    /// The host name notices to senders are reported from (`delivery.hostname`).
+    pub hostname: String,
 }
 
 impl Default for IntakeSettings {
@@ -28,6 +32,7 @@ impl Default for IntakeSettings {
             max_message_bytes: 25 * 1024 * 1024,
             max_age: Duration::from_secs(5 * 24 * 3600),
             default_protection: Protection::TlsVerified,
+            hostname: "localhost".into(),
         }
     }
 }
@@ -38,6 +43,15 @@ pub enum IntakeError {
     /// A request field is invalid (the API answers 400 naming it).
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// The protection policy refused the message; `reason` is for the sender (it comes
+    /// from the rule, never from the message). Nothing was kept but the audit record.
+    #[error("refused by the protection policy: {reason}")]
+    Blocked {
+        /// The rule's explanation.
+        reason: String,
+        /// The rules that fired.
+        rules: Vec<String>,
+    },
     /// The store refused or failed (nothing was kept).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -62,15 +76,76 @@ pub struct SmtpSubmission {
 pub struct Intake {
     settings: Arc<IntakeSettings>,
     wake: Arc<Notify>,
+    policy: Arc<ProtectionPolicy>,
+}
+
+/// A message ready for the policy and the store.
+struct Candidate {
+    source: MessageSource,
+    submitter: Actor,
+    protection: Protection,
+    requiretls: bool,
+    idempotency_key: Option<String>,
+    tags: Vec<String>,
+    mail_from: String,
+    recipients: Vec<String>,
+    content: Vec<u8>,
 }
 
 impl Intake {
-    /// Intake with `settings`; `wake` is notified after every acceptance.
-    pub fn new(settings: IntakeSettings, wake: Arc<Notify>) -> Self {
+    /// Intake with `settings`, screening every message with `policy`; `wake` is notified
+    /// after every acceptance.
+    pub fn new(settings: IntakeSettings, wake: Arc<Notify>, policy: Arc<ProtectionPolicy>) -> Self {
         Self {
             settings: Arc::new(settings),
             wake,
+            policy,
         }
+    }
+
+    /// Releases a held message: its recipients are queued now. `false` when it is not
+    /// held.
+    pub async fn release_held(
+        &self,
+        org: &OrgScope,
+        by: &AccessContext,
+        id: MessageId,
+    ) -> Result<bool, StoreError> {
+        let released = org.resolve_hold(by, id, Resolution::Released).await?;
+        if released {
+            self.wake.notify_one();
+        }
+        Ok(released)
+    }
+
+    /// Rejects a held message and tells its sender `reason` (the reviewer's words, sent
+    /// to the sender: no PHI). `false` when it is not held.
+    pub async fn reject_held(
+        &self,
+        org: &OrgScope,
+        by: &AccessContext,
+        id: MessageId,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let rejected = crate::quarantine::reject(
+            org,
+            by,
+            id,
+            Resolution::Rejected,
+            reason,
+            &self.settings.hostname,
+            self.settings.max_age,
+        )
+        .await?;
+        if rejected {
+            self.wake.notify_one();
+        }
+        Ok(rejected)
+    }
+
+    /// The protection policy every message passes.
+    pub fn policy(&self) -> &Arc<ProtectionPolicy> {
+        &self.policy
     }
 
     /// The settings.
@@ -89,33 +164,30 @@ impl Intake {
     }
 
     /// Accepts a message from the HTTP send API. `idempotency_key` (the header) wins over
-    /// the body field when both are given.
+    /// the body field when both are given. Returns the acceptance and the number of
+    /// distinct envelope recipients.
     pub async fn submit_api(
         &self,
         org: &OrgScope,
         by: &AccessContext,
         request: &SendRequest,
         idempotency_key: Option<String>,
-    ) -> Result<Accepted, IntakeError> {
+    ) -> Result<(Accepted, usize), IntakeError> {
         let composed = request.compose(self.settings.max_message_bytes)?;
-        let protection = self.protection(request.protection.as_deref())?;
-        let message = NewMessage {
+        let recipients = composed.recipients.len();
+        let candidate = Candidate {
             source: MessageSource::Api,
             submitter: by.actor.clone(),
-            protection,
+            protection: self.protection(request.protection.as_deref())?,
             requiretls: false,
             idempotency_key: idempotency_key.or_else(|| request.idempotency_key.clone()),
             tags: composed.tags,
-            envelope: Envelope {
-                mail_from: Phi::new(composed.mail_from),
-                recipients: composed.recipients.into_iter().map(Phi::new).collect(),
-            },
-            content: Phi::new(composed.content),
-            max_age: self.settings.max_age,
+            mail_from: composed.mail_from,
+            recipients: composed.recipients,
+            content: composed.content,
         };
-        let accepted = org.accept_message(by, message).await?;
-        self.wake.notify_one();
-        Ok(accepted)
+        let accepted = self.accept(org, by, candidate).await?;
+        Ok((accepted, recipients))
     }
 
     /// Accepts a message from SMTP submission.
@@ -130,22 +202,99 @@ impl Intake {
                 StoreError::Invalid("the message is larger than the size limit".into()).into(),
             );
         }
-        let message = NewMessage {
+        let candidate = Candidate {
             source: MessageSource::Smtp,
             submitter: Actor::SmtpUser(submission.user),
             protection: self.settings.default_protection,
             requiretls: submission.requiretls,
             idempotency_key: None,
             tags: Vec::new(),
+            mail_from: submission.mail_from,
+            recipients: submission.recipients,
+            content: submission.content,
+        };
+        self.accept(org, by, candidate).await
+    }
+
+    /// Screens the message, then blocks it (audited, nothing stored), holds it, or
+    /// queues it with the stronger of the requested and the required protection.
+    async fn accept(
+        &self,
+        org: &OrgScope,
+        by: &AccessContext,
+        c: Candidate,
+    ) -> Result<Accepted, IntakeError> {
+        let content: Arc<[u8]> = Arc::from(c.content);
+        let screened = self
+            .policy
+            .screen_async(
+                content.clone(),
+                facts(c.source, &c.mail_from, &c.recipients),
+            )
+            .await;
+        let mut protection = c.protection;
+        let mut hold = None;
+        match screened.outcome {
+            Outcome::Block { reason } => {
+                let rules = rules_fired(&screened.record);
+                org.audit(
+                    AuditEvent::new(
+                        by.actor.clone(),
+                        actions::MESSAGE_BLOCK,
+                        ObjectRef::new("message", MessageId::new()),
+                    )
+                    .source(by.source)
+                    .detail(serde_json::json!({
+                        "source": c.source.as_str(),
+                        "recipients": c.recipients.len(),
+                        "size": content.len(),
+                        "policy": screened.record,
+                    })),
+                )
+                .await?;
+                return Err(IntakeError::Blocked { reason, rules });
+            }
+            Outcome::Hold { reason } => {
+                hold = Some(Hold {
+                    reason,
+                    max_age: self.policy.quarantine_max_age,
+                });
+            }
+            Outcome::Deliver {
+                protection: required,
+            } => {
+                protection = stronger(protection, required);
+            }
+        }
+        let message = NewMessage {
+            source: c.source,
+            submitter: c.submitter,
+            protection,
+            requiretls: c.requiretls,
+            idempotency_key: c.idempotency_key,
+            tags: c.tags,
             envelope: Envelope {
-                mail_from: Phi::new(submission.mail_from),
-                recipients: submission.recipients.into_iter().map(Phi::new).collect(),
+                mail_from: Phi::new(c.mail_from),
+                recipients: c.recipients.into_iter().map(Phi::new).collect(),
             },
-            content: Phi::new(submission.content),
+            content: Phi::new(content.to_vec()),
             max_age: self.settings.max_age,
+            policy: Some(screened.record),
+            hold,
         };
         let accepted = org.accept_message(by, message).await?;
         self.wake.notify_one();
         Ok(accepted)
     }
+}
+
+fn rules_fired(record: &serde_json::Value) -> Vec<String> {
+    record["rules_fired"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

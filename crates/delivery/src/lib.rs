@@ -5,6 +5,8 @@
 //! - [`compose`]: the HTTP send API's request, validated and built into RFC 5322 text.
 //! - [`runner`]: the queue runner that delivers under the required protection (via the
 //!   gateway) or captures in the sandbox, records evidence, retries and bounces.
+//! - [`protection_policy`]: PHI scanning and the rules' decision for every message.
+//! - [`quarantine`]: ending holds (release, reject, expiry) with notices to senders.
 //! - [`dsn`]: delivery status notifications to senders.
 //! - [`signing`]: DKIM signatures with the organization's stored keys.
 //! - [`submission`]: the store-backed handler of the SMTP submission server.
@@ -19,6 +21,8 @@ pub mod compose;
 pub mod dsn;
 pub mod evidence;
 pub mod intake;
+pub mod protection_policy;
+pub mod quarantine;
 pub mod runner;
 pub mod schedule;
 pub mod signing;
@@ -26,6 +30,7 @@ pub mod submission;
 
 pub use compose::{FieldError, SendRequest};
 pub use intake::{Intake, IntakeError, IntakeSettings, SmtpSubmission};
+pub use protection_policy::ProtectionPolicy;
 pub use runner::{QueueRunner, RunnerSettings, Transport};
 pub use schedule::RetrySchedule;
 pub use signing::DkimSigning;

@@ -10,14 +10,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carepost_core::{
-    AccessContext, Actor, DeliveryState, MessageId, MessageSource, Phi, Protection,
-};
+use carepost_core::{AccessContext, DeliveryState, MessageId, Phi, Protection};
 use carepost_gateway::outbound::{
     Deliverer, Disposition, FailureReason, OutboundMessage, RecipientOutcome, RecipientReport,
 };
 use carepost_store::{
-    AttemptRecord, DueRecipient, Envelope, NewMessage, OrgScope, QueuedMessage, Store, StoreError,
+    AttemptRecord, DueRecipient, Envelope, OrgScope, QueuedMessage, Resolution, Store, StoreError,
 };
 use chrono::Utc;
 use futures::StreamExt;
@@ -172,7 +170,7 @@ impl QueueRunner {
     /// One round: claims and processes everything due now. Returns the number of
     /// recipients processed.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let mut total = 0;
+        let mut total = self.expire_holds().await?;
         for org in self.store.orgs_with_due_recipients().await? {
             let scope = self.store.org(org).await?;
             loop {
@@ -412,35 +410,42 @@ impl QueueRunner {
         message: &QueuedMessage,
         failures: &[dsn::Failed],
     ) -> Result<(), StoreError> {
-        let sender = message.envelope.mail_from.expose();
-        if sender.is_empty() || message.source == MessageSource::System {
-            return Ok(()); // Never a notice about a notice.
-        }
-        let postmaster = format!("postmaster@{}", domain_of(sender));
-        let raw = dsn::build(
+        let notice = dsn::notice(
             &self.settings.hostname,
-            &postmaster,
-            sender,
-            &message.id.to_string(),
+            message,
             failures,
+            self.settings.retry.max_age,
         );
-        let notice = NewMessage {
-            source: MessageSource::System,
-            submitter: Actor::system("delivery"),
-            protection: Protection::TlsVerified,
-            requiretls: false,
-            idempotency_key: Some(format!("dsn:{}:{}", message.id, failures.len())),
-            tags: vec!["dsn".into()],
-            envelope: Envelope {
-                mail_from: Phi::new(String::new()),
-                recipients: vec![Phi::new(sender.clone())],
-            },
-            content: Phi::new(raw),
-            max_age: self.settings.retry.max_age,
-        };
-        scope.accept_message(&system(), notice).await?;
-        self.wake.notify_one();
+        if let Some(notice) = notice {
+            scope.accept_message(&system(), notice).await?;
+            self.wake.notify_one();
+        }
         Ok(())
+    }
+
+    /// Rejects holds nobody reviewed in time and tells their senders.
+    async fn expire_holds(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        for org in self.store.orgs_with_expired_holds().await? {
+            let scope = self.store.org(org).await?;
+            for id in scope.expired_holds(self.settings.batch).await? {
+                let rejected = crate::quarantine::reject(
+                    &scope,
+                    &system(),
+                    id,
+                    Resolution::Expired,
+                    "it was held for review and nobody released it in time",
+                    &self.settings.hostname,
+                    self.settings.retry.max_age,
+                )
+                .await?;
+                if rejected {
+                    total += 1;
+                    self.wake.notify_one();
+                }
+            }
+        }
+        Ok(total)
     }
 }
 

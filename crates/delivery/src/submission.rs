@@ -77,6 +77,9 @@ impl SubmissionHandler for StoreSubmissions {
                 Err(HandlerError::Permanent(reason))
             }
             Err(IntakeError::Field(field)) => Err(HandlerError::Permanent(field.reason)),
+            Err(IntakeError::Blocked { reason, .. }) => Err(HandlerError::Permanent(format!(
+                "refused by the protection policy: {reason}"
+            ))),
             Err(IntakeError::Store(error)) => Err(temporary(&error)),
         }
     }

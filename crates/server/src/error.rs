@@ -37,7 +37,8 @@ impl ApiError {
 
     /// Names the offending field.
     pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into()).filter(|f: &String| !f.is_empty() && f != ".");
+        // serde_path_to_error writes "." for the root and "?" before the first key.
+        self.field = Some(field.into()).filter(|f: &String| !matches!(f.as_str(), "" | "." | "?"));
         self
     }
 
@@ -103,6 +104,11 @@ impl From<carepost_delivery::IntakeError> for ApiError {
             carepost_delivery::IntakeError::Field(f) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_message", f.reason).field(f.field)
             }
+            carepost_delivery::IntakeError::Blocked { reason, .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "blocked_by_policy",
+                format!("the protection policy refused this message: {reason}"),
+            ),
             carepost_delivery::IntakeError::Store(s) => s.into(),
         }
     }

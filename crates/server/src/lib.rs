@@ -25,7 +25,7 @@ pub use error::ApiError;
 pub use extract::{ApiJson, Caller, ClientAddr, decode_json};
 pub use observe::{REQUEST_ID, metrics_handle};
 pub use serve::{ServeOptions, serve};
-pub use state::{AppState, Dlp};
+pub use state::AppState;
 
 use axum::Router;
 

@@ -1,9 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carepost_delivery::{Intake, IntakeSettings};
-use carepost_policy::rules::RuleSet;
-use carepost_policy::{PatientNameIndex, PolicyError, Scanner};
+use carepost_delivery::{Intake, IntakeSettings, ProtectionPolicy};
+use carepost_policy::PolicyError;
 use carepost_store::Store;
 use tokio::sync::Notify;
 
@@ -12,8 +11,8 @@ use tokio::sync::Notify;
 pub struct AppState {
     /// The store.
     pub store: Store,
-    /// PHI detection and the protection rules.
-    pub dlp: Arc<Dlp>,
+    /// PHI detection and the protection rules (the same engine intake screens with).
+    pub dlp: Arc<ProtectionPolicy>,
     /// Message intake (the send API); it wakes the queue runner.
     pub intake: Intake,
     /// Largest request body accepted.
@@ -22,33 +21,28 @@ pub struct AppState {
     pub request_timeout: Duration,
 }
 
-/// The DLP engine the API uses: the scanner, the protection rules and the index of
-/// patient names.
-pub struct Dlp {
-    /// The detectors.
-    pub scanner: Scanner,
-    /// The protection rules.
-    pub rules: RuleSet,
-    /// Names of the organization's patients (empty until the contact index is wired).
-    pub names: PatientNameIndex,
-}
-
 impl AppState {
     /// State over `store` with the default DLP rules, intake settings and limits (25 MiB
-    /// bodies, 30 s requests). Fails only if the bundled detector data is damaged. Set
-    /// `intake` to one that shares the queue runner's notifier.
+    /// bodies, 30 s requests). Fails only if the bundled detector data is damaged. Use
+    /// [`AppState::with_intake`] to share the queue runner's notifier and settings.
     pub fn new(store: Store) -> Result<Self, PolicyError> {
-        let dlp = Dlp {
-            scanner: Scanner::with_defaults()?,
-            rules: RuleSet::default(),
-            names: PatientNameIndex::empty(),
-        };
-        Ok(Self {
+        let dlp = Arc::new(ProtectionPolicy::with_defaults()?);
+        let intake = Intake::new(
+            IntakeSettings::default(),
+            Arc::new(Notify::new()),
+            dlp.clone(),
+        );
+        Ok(Self::with_intake(store, intake))
+    }
+
+    /// State over `store` whose send API and DLP endpoint use `intake` and its policy.
+    pub fn with_intake(store: Store, intake: Intake) -> Self {
+        Self {
             store,
-            dlp: Arc::new(dlp),
-            intake: Intake::new(IntakeSettings::default(), Arc::new(Notify::new())),
+            dlp: intake.policy().clone(),
+            intake,
             max_body_bytes: 25 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
-        })
+        }
     }
 }

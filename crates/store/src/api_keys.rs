@@ -15,9 +15,11 @@ use crate::backend::{read, write};
 use crate::{OrgScope, Result, Store, StoreError, now_us};
 
 /// The scopes an API key can hold.
-pub const SCOPES: [&str; 8] = [
+pub const SCOPES: [&str; 10] = [
     "messages:send",
     "messages:read",
+    "quarantine:read",
+    "quarantine:review",
     "contacts:read",
     "contacts:write",
     "dlp:scan",

@@ -30,6 +30,7 @@ mod keys;
 mod messages;
 mod migrate;
 mod orgs;
+mod quarantine;
 mod queue;
 mod reencrypt;
 mod sandbox;
@@ -54,9 +55,11 @@ pub use dkim_keys::{DkimKey, NewDkimKey};
 pub use error::{Result, StoreError};
 pub use keys::{DataKeyInfo, DataKeyState};
 pub use messages::{
-    Accepted, DeliveryEvent, Envelope, MAX_RECIPIENTS, MessageStatus, NewMessage, RecipientStatus,
+    Accepted, DeliveryEvent, Envelope, Hold, MAX_RECIPIENTS, MessageStatus, NewMessage,
+    RecipientStatus,
 };
 pub use migrate::schema_version;
+pub use quarantine::{HeldMessage, Resolution};
 pub use queue::{AttemptRecord, DueRecipient, QueuedMessage};
 pub use reencrypt::ReencryptProgress;
 pub use sandbox::SandboxMessage;

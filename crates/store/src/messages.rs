@@ -77,6 +77,20 @@ pub struct NewMessage {
     pub content: Phi<Vec<u8>>,
     /// How long delivery is tried before the message expires.
     pub max_age: Duration,
+    /// The protection policy's decision, kept with the message: rule names, PHI types
+    /// and counts, the protection required (never PHI values).
+    pub policy: Option<serde_json::Value>,
+    /// Hold the message in quarantine instead of queueing it.
+    pub hold: Option<Hold>,
+}
+
+/// Why and how long a message is held for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The reason shown to reviewers (from the rule, never from the message).
+    pub reason: String,
+    /// How long the hold lasts before the message is rejected by itself.
+    pub max_age: Duration,
 }
 
 /// The result of an acceptance.
@@ -122,6 +136,8 @@ pub struct MessageStatus {
     pub mail_from: Phi<String>,
     /// Each recipient with its state and attempts.
     pub recipients: Vec<RecipientStatus>,
+    /// The protection policy's decision (rule names, PHI types and counts).
+    pub policy: Option<serde_json::Value>,
 }
 
 /// One recipient's state.
@@ -272,6 +288,8 @@ impl OrgScope {
                 "size": message.content.expose().len(),
                 "protection": message.protection.as_str(),
                 "requiretls": message.requiretls,
+                "policy": message.policy,
+                "held": message.hold.is_some(),
             })),
         )
         .await?;
@@ -295,6 +313,13 @@ impl OrgScope {
         let (org, uid, now) = (self.org_id().as_uuid(), id.as_uuid(), now_us());
         let expires = now.saturating_add(i64::try_from(m.max_age.as_micros()).unwrap_or(i64::MAX));
         let tags = m.tags.join(" ");
+        let policy = m.policy.as_ref().map(serde_json::Value::to_string);
+        let hold = m.hold.as_ref().map(|h| {
+            let until =
+                now.saturating_add(i64::try_from(h.max_age.as_micros()).unwrap_or(i64::MAX));
+            (h.reason.clone(), until)
+        });
+        let state = if hold.is_some() { "held" } else { "queued" };
         let (source, submitter, protection, requiretls, index, size, recipients) = (
             m.source.as_str(),
             actor_text(&m.submitter),
@@ -308,15 +333,15 @@ impl OrgScope {
             let sql = pick(
                 &*conn,
                 "INSERT INTO messages (id, org_id, key_version, source, submitter, protection, \
-                 requiretls, idempotency_key, envelope, content, size, created_at, expires_at, tags) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS \
-                 (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active') \
-                 ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+                 requiretls, idempotency_key, envelope, content, size, created_at, expires_at, tags, \
+                 policy) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+                 WHERE EXISTS (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $3 \
+                 AND state = 'active') ON CONFLICT (org_id, idempotency_key) DO NOTHING",
                 "INSERT INTO messages (id, org_id, key_version, source, submitter, protection, \
-                 requiretls, idempotency_key, envelope, content, size, created_at, expires_at, tags) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS \
-                 (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $3 AND state = 'active' \
-                 FOR SHARE) ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+                 requiretls, idempotency_key, envelope, content, size, created_at, expires_at, tags, \
+                 policy) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+                 WHERE EXISTS (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $3 \
+                 AND state = 'active' FOR SHARE) ON CONFLICT (org_id, idempotency_key) DO NOTHING",
             );
             let inserted = sqlx::query(sql)
                 .bind(uid)
@@ -333,6 +358,7 @@ impl OrgScope {
                 .bind(now)
                 .bind(expires)
                 .bind(tags)
+                .bind(policy.clone())
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
@@ -356,12 +382,26 @@ impl OrgScope {
             for idx in 0..recipients {
                 sqlx::query(
                     "INSERT INTO message_recipients (message_id, idx, org_id, state, attempts, \
-                     next_attempt_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $4)",
+                     next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
                 )
                 .bind(uid)
                 .bind(i64::try_from(idx).unwrap_or(i64::MAX))
                 .bind(org)
+                .bind(state)
                 .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            if let Some((reason, until)) = &hold {
+                sqlx::query(
+                    "INSERT INTO quarantine (message_id, org_id, reason, held_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(uid)
+                .bind(org)
+                .bind(reason.clone())
+                .bind(now)
+                .bind(*until)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -402,13 +442,24 @@ impl OrgScope {
         )
         .await?;
         let (org, uid) = (self.org_id().as_uuid(), id.as_uuid());
-        type Head = (String, String, String, bool, i64, i64, i64, Vec<u8>, String);
+        type Head = (
+            String,
+            String,
+            String,
+            bool,
+            i64,
+            i64,
+            i64,
+            Vec<u8>,
+            String,
+            Option<String>,
+        );
         type Rcpt = (i64, String, i64, i64, i64);
         type Event = (i64, String, i64, Vec<u8>, Uuid);
         let rows: Option<(Head, Vec<Rcpt>, Vec<Event>)> = read!(self, |conn| {
             let head: Option<Head> = sqlx::query_as(
                 "SELECT source, submitter, protection, requiretls, size, created_at, expires_at, \
-                 envelope, tags FROM messages WHERE org_id = $1 AND id = $2",
+                 envelope, tags, policy FROM messages WHERE org_id = $1 AND id = $2",
             )
             .bind(org)
             .bind(uid)
@@ -436,8 +487,18 @@ impl OrgScope {
         let Some((head, rcpts, events)) = rows else {
             return Ok(None);
         };
-        let (source, submitter, protection, requiretls, size, created, expires, envelope, tags) =
-            head;
+        let (
+            source,
+            submitter,
+            protection,
+            requiretls,
+            size,
+            created,
+            expires,
+            envelope,
+            tags,
+            policy,
+        ) = head;
         let envelope = self.open_envelope(id, &envelope).await?;
         let mut recipients = Vec::with_capacity(rcpts.len());
         for (idx, state, attempts, next, updated) in rcpts {
@@ -485,6 +546,7 @@ impl OrgScope {
             expires_at: time(expires),
             mail_from: envelope.mail_from,
             recipients,
+            policy: policy.and_then(|p| serde_json::from_str(&p).ok()),
         }))
     }
 }

@@ -61,7 +61,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     let addr = listener.local_addr()?;
 
     let wake = Arc::new(Notify::new());
-    let intake = mail::intake(&config, wake.clone());
+    let policy = Arc::new(carepost_delivery::ProtectionPolicy::with_defaults()?);
+    let intake = mail::intake(&config, wake.clone(), policy);
     let transport = mail::transport(&config)?;
     let runner = QueueRunner::new(
         store.clone(),
@@ -156,10 +157,9 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         let _ = stop.send(true);
     });
 
-    let mut state = AppState::new(store.clone())?;
+    let mut state = AppState::with_intake(store.clone(), intake);
     state.max_body_bytes = config.server.max_body_bytes;
     state.request_timeout = config.server.request_timeout;
-    state.intake = intake;
     let options = ServeOptions {
         tls,
         shutdown_grace: config.server.shutdown_grace,

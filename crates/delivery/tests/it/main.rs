@@ -2,4 +2,5 @@
 //! on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod policy;
 mod runner;

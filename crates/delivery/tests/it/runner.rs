@@ -66,7 +66,15 @@ fn runner(store: &Store, transport: Transport, fallback: Duration) -> QueueRunne
 }
 
 fn intake() -> Intake {
-    Intake::new(IntakeSettings::default(), Arc::new(Notify::new()))
+    static POLICY: std::sync::OnceLock<Arc<carepost_delivery::ProtectionPolicy>> =
+        std::sync::OnceLock::new();
+    let policy = POLICY
+        .get_or_init(|| Arc::new(carepost_delivery::ProtectionPolicy::with_defaults().unwrap()));
+    Intake::new(
+        IntakeSettings::default(),
+        Arc::new(Notify::new()),
+        policy.clone(),
+    )
 }
 
 async fn status(org: &OrgScope, id: carepost_core::MessageId) -> MessageStatus {
@@ -81,6 +89,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         assert_eq!(
             runner(&store, Transport::Sandbox, Duration::from_secs(3600))
@@ -123,6 +132,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         let transport = Transport::Direct(deliverer(&ca, peer.address()));
         assert_eq!(
@@ -178,6 +188,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         let transport = Transport::Direct(deliverer(&ca, peer.address()));
         runner(&store, transport, Duration::from_secs(3600))
@@ -208,6 +219,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         // A fallback wait of zero: the first failed attempt already hands the message over.
         let transport = Transport::Direct(deliverer(&ca, peer.address()));
@@ -238,6 +250,7 @@ both_backends!(
             )
             .await
             .unwrap()
+            .0
             .id();
         let transport = Transport::Direct(deliverer(&ca, peer.address()));
         runner(&store, transport, Duration::from_secs(3600))
@@ -270,6 +283,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("nobody@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         let transport = Transport::Direct(deliverer(&ca, peer.address()));
         runner(&store, transport, Duration::from_secs(3600))
@@ -325,6 +339,7 @@ both_backends!(
             .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
             .await
             .unwrap()
+            .0
             .id();
         let other: SendRequest = serde_json::from_value(serde_json::json!({
             "from": "desk@unsigned.test",
@@ -337,6 +352,7 @@ both_backends!(
             .submit_api(&org, &sender(), &other, None)
             .await
             .unwrap()
+            .0
             .id();
         runner(&store, Transport::Sandbox, Duration::from_secs(3600))
             .run_once()

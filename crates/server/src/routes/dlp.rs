@@ -22,7 +22,7 @@ pub(crate) async fn scan(
     let dlp = state.dlp.clone();
     // Scanning is CPU work: keep it off the threads that serve other requests.
     let response = tokio::task::spawn_blocking(move || {
-        scan_request(&dlp.scanner, &dlp.names, &dlp.rules, &request)
+        scan_request(&dlp.scanner, &dlp.names(), &dlp.rules, &request)
     })
     .await
     .map_err(|_| {

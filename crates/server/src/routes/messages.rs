@@ -38,11 +38,10 @@ pub(crate) async fn send(
         ),
     };
     let org = caller.org(&state).await?;
-    let accepted = state
+    let (accepted, recipients) = state
         .intake
         .submit_api(&org, &caller.access(), &request, idempotency_key)
         .await?;
-    let recipients = request.to.len() + request.cc.len() + request.bcc.len();
     let (status, duplicate) = match accepted {
         Accepted::New(_) => (StatusCode::CREATED, false),
         Accepted::Duplicate(_) => (StatusCode::OK, true),

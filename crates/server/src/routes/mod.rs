@@ -4,6 +4,7 @@ mod contacts;
 mod dlp;
 mod health;
 mod messages;
+mod quarantine;
 mod sandbox;
 
 use axum::Router;
@@ -24,6 +25,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/v1/messages", post(messages::send))
         .route("/api/v1/messages/{id}", get(messages::status))
+        .route("/api/v1/quarantine", get(quarantine::list))
+        .route("/api/v1/quarantine/{id}", get(quarantine::view))
+        .route("/api/v1/quarantine/{id}/release", post(quarantine::release))
+        .route("/api/v1/quarantine/{id}/reject", post(quarantine::reject))
         .route("/api/v1/sandbox/messages", get(sandbox::list))
         .route("/api/v1/sandbox/messages/{id}/raw", get(sandbox::raw))
         .fallback(health::not_found)

@@ -3,6 +3,7 @@
 
 mod api;
 mod lifecycle;
+mod messages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,14 +11,16 @@ use std::sync::Arc;
 use axum::Router;
 use carepost_core::AccessContext;
 use carepost_server::{AppState, ServeOptions, router, serve};
-use carepost_store::OrgScope;
 use carepost_store::testing::{Kind, TestDb, key_provider};
+use carepost_store::{OrgScope, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub(crate) struct Running {
     pub addr: SocketAddr,
     pub org: OrgScope,
+    /// The store the server runs over (for a queue runner, or a second organization).
+    pub store: Store,
     pub stop: Option<oneshot::Sender<()>>,
     pub done: tokio::task::JoinHandle<std::io::Result<()>>,
     pub _db: Arc<TestDb>,
@@ -50,6 +53,7 @@ pub(crate) async fn start_with(
     Running {
         addr,
         org,
+        store,
         stop: Some(stop),
         done,
         _db: db,

@@ -19,6 +19,7 @@ CREATE TABLE messages (
     size            INTEGER NOT NULL,
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
+    policy          TEXT,
     UNIQUE (org_id, idempotency_key)
 );
 
@@ -26,7 +27,7 @@ CREATE TABLE message_recipients (
     message_id      BLOB NOT NULL REFERENCES messages(id),
     idx             INTEGER NOT NULL,
     org_id          BLOB NOT NULL REFERENCES organizations(id),
-    state           TEXT NOT NULL CHECK (state IN ('queued', 'deferred', 'delivered', 'bounced', 'expired')),
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'held', 'deferred', 'delivered', 'bounced', 'expired')),
     attempts        INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     claimed_by      TEXT,
@@ -84,3 +85,19 @@ CREATE TABLE dkim_keys (
     created_at  INTEGER NOT NULL,
     UNIQUE (org_id, domain, selector)
 );
+
+-- Messages the protection policy holds for review. While a row is open (resolved_at IS
+-- NULL) the message's recipients are 'held'; release makes them 'queued', reject makes
+-- them 'bounced' and the sender is told. policy on messages records the decision: rule
+-- names, PHI types and counts, never values.
+CREATE TABLE quarantine (
+    message_id  BLOB PRIMARY KEY REFERENCES messages(id),
+    org_id      BLOB NOT NULL REFERENCES organizations(id),
+    reason      TEXT NOT NULL,
+    held_at     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    resolved_at INTEGER,
+    resolution  TEXT CHECK (resolution IN ('released', 'rejected', 'expired')),
+    resolved_by TEXT
+);
+CREATE INDEX quarantine_open ON quarantine (org_id, held_at) WHERE resolved_at IS NULL;

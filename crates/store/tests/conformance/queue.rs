@@ -27,6 +27,8 @@ pub(crate) fn message(recipients: &[&str], body: &str) -> NewMessage {
             format!("From: clinic@sender.test\r\nSubject: Hello\r\n\r\n{body}\r\n").into_bytes(),
         ),
         max_age: Duration::from_secs(5 * 24 * 3600),
+        policy: None,
+        hold: None,
     }
 }
 
