@@ -58,6 +58,8 @@ pub struct RunnerSettings {
     pub batch: i64,
     /// Messages delivered at the same time.
     pub concurrency: usize,
+    /// Connections opened at once to one destination domain; each carries many messages.
+    pub per_destination: usize,
     /// Retries and maximum age.
     pub retry: RetrySchedule,
     /// How long a `tls-verified` message waits for a recipient's servers to offer verified
@@ -78,6 +80,7 @@ impl RunnerSettings {
             lease: Duration::from_secs(600),
             batch: 256,
             concurrency: 64,
+            per_destination: 8,
             retry: RetrySchedule::default(),
             tls_fallback_after: Duration::from_secs(4 * 3600),
             hostname: hostname.into(),
@@ -94,6 +97,22 @@ pub struct QueueRunner {
     settings: Arc<RunnerSettings>,
     wake: Arc<Notify>,
     dkim: DkimSigning,
+}
+
+/// A claimed message on its way through a round.
+struct Prepared {
+    message: QueuedMessage,
+    /// The bytes to send (DKIM-signed); `None` when the message expired.
+    wire: Option<Arc<[u8]>>,
+    due: Vec<DueRecipient>,
+    decisions: Vec<Decision>,
+}
+
+fn outbound_protection(p: Protection) -> carepost_gateway::outbound::Protection {
+    match p {
+        Protection::TlsVerified => carepost_gateway::outbound::Protection::TlsVerified,
+        Protection::TlsExclusive => carepost_gateway::outbound::Protection::TlsExclusive,
+    }
 }
 
 /// What became of one recipient in one round.
@@ -191,56 +210,94 @@ impl QueueRunner {
         Ok(total)
     }
 
+    /// One round's work on claimed recipients: prepare every message (open, check its
+    /// age, sign), send them — grouped by destination domain so that a few connections
+    /// per domain carry many messages — and record every outcome.
     async fn process(&self, scope: &OrgScope, claimed: Vec<DueRecipient>) {
         let mut by_message: BTreeMap<MessageId, Vec<DueRecipient>> = BTreeMap::new();
         for c in claimed {
             by_message.entry(c.message_id).or_default().push(c);
         }
-        futures::stream::iter(by_message)
-            .for_each_concurrent(self.settings.concurrency, |(id, due)| async move {
-                if let Err(error) = self.process_message(scope, id, due).await {
-                    // The claim lapses and the recipients are tried again.
-                    tracing::warn!(message = %id, %error, "delivery round for a message failed");
+        let mut prepared: Vec<Prepared> = futures::stream::iter(by_message)
+            .map(|(id, due)| async move {
+                match self.prepare(scope, id, due).await {
+                    Ok(p) => p,
+                    Err(error) => {
+                        // The claim lapses and the recipients are tried again.
+                        tracing::warn!(message = %id, %error, "preparing a message failed");
+                        None
+                    }
+                }
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        match &self.transport {
+            Transport::Sandbox => self.capture_all(scope, &mut prepared).await,
+            Transport::Direct(deliverer) => self.deliver_all(deliverer, &mut prepared).await,
+        }
+        futures::stream::iter(prepared)
+            .for_each_concurrent(self.settings.concurrency, |p| async move {
+                let id = p.message.id;
+                if let Err(error) = self.finish(scope, p).await {
+                    tracing::warn!(message = %id, %error, "recording delivery attempts failed");
                 }
             })
             .await;
     }
 
-    async fn process_message(
+    /// Opens a claimed message; an expired one gets its decisions at once, any other is
+    /// DKIM-signed for sending (per attempt, so the signature's time is the sending time).
+    async fn prepare(
         &self,
         scope: &OrgScope,
         id: MessageId,
         due: Vec<DueRecipient>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Prepared>, StoreError> {
         let Some(message) = scope.queued_message(id).await? else {
-            return Ok(());
+            return Ok(None);
         };
-        let decisions = if Utc::now() >= message.expires_at {
-            due.iter()
+        if Utc::now() >= message.expires_at {
+            let decisions = due
+                .iter()
                 .map(|d| expired(&message, d.idx, "the message reached its maximum age"))
-                .collect()
-        } else {
-            // Signed per attempt, so the signature's time is the sending time.
-            let wire = match self.dkim.sign(scope, message.content.expose()).await? {
-                Some(signed) => Phi::new(signed),
-                None => message.content.clone(),
-            };
-            match &self.transport {
-                Transport::Sandbox => self.capture(scope, &message, &wire, &due).await?,
-                Transport::Direct(deliverer) => {
-                    self.deliver(deliverer, &message, &wire, &due).await
-                }
-            }
+                .collect();
+            return Ok(Some(Prepared {
+                message,
+                wire: None,
+                due,
+                decisions,
+            }));
+        }
+        let wire: Arc<[u8]> = match self.dkim.sign(scope, message.content.expose()).await? {
+            Some(signed) => Arc::from(signed),
+            None => Arc::from(message.content.expose().as_slice()),
         };
-        let failures: Vec<dsn::Failed> = decisions
+        Ok(Some(Prepared {
+            message,
+            wire: Some(wire),
+            due,
+            decisions: Vec::new(),
+        }))
+    }
+
+    /// Records one message's decisions and tells its sender about failures.
+    async fn finish(&self, scope: &OrgScope, p: Prepared) -> Result<(), StoreError> {
+        if p.decisions.is_empty() {
+            return Ok(()); // Nothing was attempted (a capture failed): the claim lapses.
+        }
+        let failures: Vec<dsn::Failed> = p
+            .decisions
             .iter()
             .filter_map(|d| d.failure.as_ref())
             .map(clone_failed)
             .collect();
-        for d in &decisions {
+        for d in &p.decisions {
             metrics::counter!("carepost_delivery_attempts_total", "state" => d.state.as_str(), "transport" => self.transport.name()).increment(1);
         }
-        let records = decisions
+        let records = p
+            .decisions
             .into_iter()
             .map(|d| AttemptRecord {
                 idx: d.idx,
@@ -250,21 +307,37 @@ impl QueueRunner {
                 audit_detail: d.audit,
             })
             .collect();
-        scope.record_attempts(&system(), id, records).await?;
+        scope.record_attempts(&system(), p.message.id, records).await?;
         if !failures.is_empty() {
-            self.notify_sender(scope, &message, &failures).await?;
+            self.notify_sender(scope, &p.message, &failures).await?;
         }
         Ok(())
+    }
+
+    async fn capture_all(&self, scope: &OrgScope, prepared: &mut [Prepared]) {
+        futures::stream::iter(prepared.iter_mut())
+            .for_each_concurrent(self.settings.concurrency, |p| async move {
+                let Some(wire) = &p.wire else { return };
+                match self.capture(scope, &p.message, wire, &p.due).await {
+                    Ok(decisions) => p.decisions = decisions,
+                    Err(error) => {
+                        tracing::warn!(message = %p.message.id, %error, "sandbox capture failed");
+                    }
+                }
+            })
+            .await;
     }
 
     async fn capture(
         &self,
         scope: &OrgScope,
         message: &QueuedMessage,
-        wire: &Phi<Vec<u8>>,
+        wire: &Arc<[u8]>,
         due: &[DueRecipient],
     ) -> Result<Vec<Decision>, StoreError> {
-        let capture = scope.capture_sandbox(message.id, wire.clone()).await?;
+        let capture = scope
+            .capture_sandbox(message.id, Phi::new(wire.to_vec()))
+            .await?;
         Ok(due
             .iter()
             .map(|d| {
@@ -287,48 +360,79 @@ impl QueueRunner {
             .collect())
     }
 
-    async fn deliver(
+    /// Sends every prepared message: recipients are grouped by domain, each domain's
+    /// messages split over at most `per_destination` connections, each connection
+    /// carrying its share one after another.
+    async fn deliver_all(&self, deliverer: &Deliverer, prepared: &mut [Prepared]) {
+        // domain -> (message index, indexes into its `due`)
+        let mut by_domain: BTreeMap<String, Vec<(usize, Vec<usize>)>> = BTreeMap::new();
+        for (pi, p) in prepared.iter().enumerate() {
+            if p.wire.is_none() {
+                continue;
+            }
+            let mut mine: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (di, d) in p.due.iter().enumerate() {
+                let address = recipient(&p.message.envelope, d.idx);
+                mine.entry(domain_of(&address).to_owned()).or_default().push(di);
+            }
+            for (domain, dis) in mine {
+                by_domain.entry(domain).or_default().push((pi, dis));
+            }
+        }
+        let mut jobs = Vec::new();
+        for (domain, items) in by_domain {
+            let connections = self.settings.per_destination.clamp(1, items.len());
+            let size = items.len().div_ceil(connections);
+            let mut items = items.into_iter().peekable();
+            while items.peek().is_some() {
+                let chunk: Vec<_> = items.by_ref().take(size).collect();
+                jobs.push((domain.clone(), chunk));
+            }
+        }
+        let shared: &[Prepared] = prepared;
+        let decided: Vec<Vec<(usize, Decision)>> = futures::stream::iter(jobs)
+            .map(|(domain, chunk)| self.deliver_chunk(deliverer, shared, domain, chunk))
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await;
+        for (pi, decision) in decided.into_iter().flatten() {
+            if let Some(p) = prepared.get_mut(pi) {
+                p.decisions.push(decision);
+            }
+        }
+    }
+
+    async fn deliver_chunk(
         &self,
         deliverer: &Deliverer,
-        message: &QueuedMessage,
-        wire: &Phi<Vec<u8>>,
-        due: &[DueRecipient],
-    ) -> Vec<Decision> {
-        let protection = match message.protection {
-            Protection::TlsVerified => carepost_gateway::outbound::Protection::TlsVerified,
-            Protection::TlsExclusive => carepost_gateway::outbound::Protection::TlsExclusive,
-        };
-        let content: Arc<[u8]> = Arc::from(wire.expose().as_slice());
-        let mut by_domain: BTreeMap<String, Vec<&DueRecipient>> = BTreeMap::new();
-        for d in due {
-            let address = recipient(&message.envelope, d.idx);
-            by_domain
-                .entry(domain_of(&address).to_owned())
-                .or_default()
-                .push(d);
-        }
-        let mut decisions = Vec::with_capacity(due.len());
-        for (domain, group) in by_domain {
-            let outbound = OutboundMessage {
-                id: message.id.to_string(),
-                from: message.envelope.mail_from.expose().clone(),
-                recipients: group
+        prepared: &[Prepared],
+        domain: String,
+        chunk: Vec<(usize, Vec<usize>)>,
+    ) -> Vec<(usize, Decision)> {
+        let mut outbound = Vec::with_capacity(chunk.len());
+        for (pi, dis) in &chunk {
+            let Some(p) = prepared.get(*pi) else { continue };
+            let Some(wire) = &p.wire else { continue };
+            outbound.push(OutboundMessage {
+                id: p.message.id.to_string(),
+                from: p.message.envelope.mail_from.expose().clone(),
+                recipients: dis
                     .iter()
-                    .map(|d| recipient(&message.envelope, d.idx))
+                    .filter_map(|di| p.due.get(*di))
+                    .map(|d| recipient(&p.message.envelope, d.idx))
                     .collect(),
-                content: content.clone(),
-                protection,
-            };
-            let reports = deliverer
-                .deliver(&domain, std::slice::from_ref(&outbound))
-                .await;
-            let reported = reports
-                .into_iter()
-                .next()
-                .map(|r| r.recipients)
-                .unwrap_or_default();
-            for (d, report) in group.into_iter().zip(reported) {
-                decisions.push(self.decide(message, d, protection, report));
+                content: wire.clone(),
+                protection: outbound_protection(p.message.protection),
+            });
+        }
+        let reports = deliverer.deliver(&domain, &outbound).await;
+        let mut decisions = Vec::new();
+        for ((pi, dis), report) in chunk.into_iter().zip(reports) {
+            let Some(p) = prepared.get(pi) else { continue };
+            for (di, recipient_report) in dis.into_iter().zip(report.recipients) {
+                if let Some(d) = p.due.get(di) {
+                    decisions.push((pi, self.decide(&p.message, d, report.protection, recipient_report)));
+                }
             }
         }
         decisions

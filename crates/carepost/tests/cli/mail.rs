@@ -269,6 +269,8 @@ fn the_send_api_queues_a_message_and_its_status_shows_the_delivery_evidence() {
             if status["recipients"][0]["state"] == "delivered" {
                 let events = status["recipients"][0]["events"].to_string();
                 assert!(events.contains("sandbox"), "{status}");
+                assert_eq!(status["policy"]["disposition"], "deliver", "{status}");
+                assert_eq!(status["protection"], "tls-verified", "{status}");
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -113,6 +113,9 @@ impl TestPeer {
         let task_record = record.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // Replies are small writes; without this, Nagle's algorithm and the
+                // client's delayed ACKs stall each pipelined reply by tens of ms.
+                let _ = stream.set_nodelay(true);
                 lock(&task_record).connections += 1;
                 let (config, record) = (config.clone(), task_record.clone());
                 tokio::spawn(async move {

@@ -112,5 +112,6 @@ fn to_json(s: &MessageStatus) -> Value {
         "created_at": s.created_at,
         "expires_at": s.expires_at,
         "recipients": recipients,
+        "policy": s.policy,
     })
 }
