@@ -84,6 +84,7 @@ pub fn runner_settings(config: &Config) -> RunnerSettings {
         max_age: d.max_age,
     };
     settings.tls_fallback_after = d.tls_fallback_after;
+    settings.delay_notice_after = d.delay_notice_after;
     settings
 }
 

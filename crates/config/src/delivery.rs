@@ -66,6 +66,10 @@ pub struct DeliveryConfig {
     /// How long a `tls-verified` message waits for verified TLS before the fallback.
     #[serde(with = "humantime_serde")]
     pub tls_fallback_after: Duration,
+    /// How long a message may stay undelivered before its sender is told, once, that it
+    /// is delayed (`0s`: at its first deferral).
+    #[serde(with = "humantime_serde")]
+    pub delay_notice_after: Duration,
     /// Largest message accepted (API and SMTP), in bytes.
     pub max_message_bytes: usize,
     /// Messages delivered at the same time.
@@ -89,6 +93,7 @@ impl Default for DeliveryConfig {
             retry_first: Duration::from_secs(60),
             retry_max_interval: Duration::from_secs(2 * 3600),
             tls_fallback_after: Duration::from_secs(4 * 3600),
+            delay_notice_after: Duration::from_secs(4 * 3600),
             max_message_bytes: 25 * 1024 * 1024,
             concurrency: 64,
             trust_ca_file: None,

@@ -11,11 +11,11 @@ use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::mime::{BodyPart, MimePart};
 
-/// One failed recipient of a notice.
+/// One failed (or, for a delay notice, not yet delivered) recipient of a notice.
 pub struct Failed {
     /// The recipient address.
     pub recipient: String,
-    /// `bounced` or `expired`.
+    /// `bounced`, `expired`, `failed` or `delayed`.
     pub action: &'static str,
     /// The RFC 3463 status, e.g. `5.7.10` (TLS required) or `4.4.7` (expired).
     pub status: String,
@@ -40,19 +40,23 @@ pub fn notice(
         return None;
     }
     let postmaster = format!("postmaster@{}", crate::address::domain_of(sender));
-    let raw = build(
-        reporting_host,
-        &postmaster,
-        sender,
-        &message.id.to_string(),
-        failed,
-    );
+    let delayed = failed.iter().all(|f| f.action == "delayed");
+    let id = message.id.to_string();
+    let (raw, key) = if delayed {
+        let until = message.expires_at.to_rfc2822();
+        let raw = build_delayed(reporting_host, &postmaster, sender, &id, &until, failed);
+        // One delay notice per message: a later deferral finds this key and adds nothing.
+        (raw, format!("dsn-delay:{id}"))
+    } else {
+        let raw = build(reporting_host, &postmaster, sender, &id, failed);
+        (raw, format!("dsn:{id}:{}", failed.len()))
+    };
     Some(carepost_store::NewMessage {
         source: MessageSource::System,
         submitter: Actor::system("delivery"),
         protection: Protection::TlsVerified,
         requiretls: false,
-        idempotency_key: Some(format!("dsn:{}:{}", message.id, failed.len())),
+        idempotency_key: Some(key),
         tags: vec!["dsn".into()],
         envelope: carepost_store::Envelope {
             mail_from: Phi::new(String::new()),
@@ -63,6 +67,53 @@ pub fn notice(
         policy: None,
         hold: None,
     })
+}
+
+/// Builds the delay notice from `postmaster` to `sender`: message `message_id` is not
+/// delivered yet to the `pending` recipients, and carepost keeps trying until `until`.
+pub fn build_delayed(
+    reporting_host: &str,
+    postmaster: &str,
+    sender: &str,
+    message_id: &str,
+    until: &str,
+    pending: &[Failed],
+) -> Vec<u8> {
+    let mut human = format!(
+        "This is the carepost delivery system at {reporting_host}.\r\n\r\n\
+         Your message {message_id} has not been delivered yet to the following recipients.\r\n\
+         carepost keeps trying until {until}; you do not need to send it again.\r\n\r\n"
+    );
+    for f in pending {
+        human.push_str(&format!("  {}\r\n    {}\r\n", f.recipient, f.explanation));
+    }
+    human.push_str("\r\nNothing is sent to these recipients over an unprotected connection.\r\n");
+    let mut status =
+        format!("Reporting-MTA: dns; {reporting_host}\r\nX-Carepost-Message-Id: {message_id}\r\n");
+    for f in pending {
+        status.push_str(&format!(
+            "\r\nFinal-Recipient: rfc822; {}\r\nAction: delayed\r\nStatus: {}\r\nWill-Retry-Until: {until}\r\n",
+            f.recipient, f.status
+        ));
+        push_diagnostic(&mut status, f);
+    }
+    assemble(
+        postmaster,
+        sender,
+        "Delivery delayed: still trying",
+        human,
+        status,
+    )
+}
+
+fn push_diagnostic(status: &mut String, f: &Failed) {
+    if let Some(d) = &f.diagnostic {
+        let one_line: String = d
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        status.push_str(&format!("Diagnostic-Code: {one_line}\r\n"));
+    }
 }
 
 /// Builds the notice from `postmaster` to `sender` about message `message_id`.
@@ -89,14 +140,25 @@ pub fn build(
             "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\n",
             f.recipient, f.status
         ));
-        if let Some(d) = &f.diagnostic {
-            let one_line: String = d
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            status.push_str(&format!("Diagnostic-Code: {one_line}\r\n"));
-        }
+        push_diagnostic(&mut status, f);
     }
+    assemble(
+        postmaster,
+        sender,
+        "Undelivered mail returned to sender",
+        human,
+        status,
+    )
+}
+
+/// The `multipart/report` message around the two parts; the subject is fixed text.
+fn assemble(
+    postmaster: &str,
+    sender: &str,
+    subject: &str,
+    human: String,
+    status: String,
+) -> Vec<u8> {
     let report = MimePart::new(
         ContentType::new("multipart/report").attribute("report-type", "delivery-status"),
         vec![
@@ -113,7 +175,7 @@ pub fn build(
             postmaster.to_owned(),
         ))
         .to(Address::new_address(None::<&str>, sender.to_owned()))
-        .subject("Undelivered mail returned to sender")
+        .subject(subject.to_owned())
         .header(
             "Auto-Submitted",
             mail_builder::headers::raw::Raw::new("auto-replied"),

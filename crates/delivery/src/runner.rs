@@ -62,6 +62,9 @@ pub struct RunnerSettings {
     pub per_destination: usize,
     /// Retries and maximum age.
     pub retry: RetrySchedule,
+    /// How long a message may stay undelivered before its sender gets one notice that it
+    /// is delayed (zero: at its first deferral).
+    pub delay_notice_after: Duration,
     /// How long a `tls-verified` message waits for a recipient's servers to offer verified
     /// TLS before it goes to the fallback (the secure portal, when it exists; until then
     /// the sender is told).
@@ -83,6 +86,7 @@ impl RunnerSettings {
             per_destination: 8,
             retry: RetrySchedule::default(),
             tls_fallback_after: Duration::from_secs(4 * 3600),
+            delay_notice_after: Duration::from_secs(4 * 3600),
             hostname: hostname.into(),
             poll: Duration::from_secs(1),
         }
@@ -123,6 +127,8 @@ struct Decision {
     evidence: String,
     audit: serde_json::Value,
     failure: Option<dsn::Failed>,
+    /// A deferral the sender is told about (once per message).
+    delayed: Option<dsn::Failed>,
 }
 
 fn system() -> AccessContext {
@@ -293,6 +299,12 @@ impl QueueRunner {
             .filter_map(|d| d.failure.as_ref())
             .map(clone_failed)
             .collect();
+        let delayed: Vec<dsn::Failed> = p
+            .decisions
+            .iter()
+            .filter_map(|d| d.delayed.as_ref())
+            .map(clone_failed)
+            .collect();
         for d in &p.decisions {
             metrics::counter!("carepost_delivery_attempts_total", "state" => d.state.as_str(), "transport" => self.transport.name()).increment(1);
         }
@@ -307,9 +319,14 @@ impl QueueRunner {
                 audit_detail: d.audit,
             })
             .collect();
-        scope.record_attempts(&system(), p.message.id, records).await?;
+        scope
+            .record_attempts(&system(), p.message.id, records)
+            .await?;
         if !failures.is_empty() {
             self.notify_sender(scope, &p.message, &failures).await?;
+        }
+        if !delayed.is_empty() {
+            self.notify_sender(scope, &p.message, &delayed).await?;
         }
         Ok(())
     }
@@ -355,6 +372,7 @@ impl QueueRunner {
                     .to_string(),
                     audit: json!({ "transport": "sandbox", "sandbox_id": capture }),
                     failure: None,
+                    delayed: None,
                 }
             })
             .collect())
@@ -373,7 +391,9 @@ impl QueueRunner {
             let mut mine: BTreeMap<String, Vec<usize>> = BTreeMap::new();
             for (di, d) in p.due.iter().enumerate() {
                 let address = recipient(&p.message.envelope, d.idx);
-                mine.entry(domain_of(&address).to_owned()).or_default().push(di);
+                mine.entry(domain_of(&address).to_owned())
+                    .or_default()
+                    .push(di);
             }
             for (domain, dis) in mine {
                 by_domain.entry(domain).or_default().push((pi, dis));
@@ -431,7 +451,10 @@ impl QueueRunner {
             let Some(p) = prepared.get(pi) else { continue };
             for (di, recipient_report) in dis.into_iter().zip(report.recipients) {
                 if let Some(d) = p.due.get(di) {
-                    decisions.push((pi, self.decide(&p.message, d, report.protection, recipient_report)));
+                    decisions.push((
+                        pi,
+                        self.decide(&p.message, d, report.protection, recipient_report),
+                    ));
                 }
             }
         }
@@ -468,6 +491,7 @@ impl QueueRunner {
             evidence: evidence.clone(),
             audit: audit.clone(),
             failure,
+            delayed: None,
         };
         match report.outcome.disposition(protection) {
             Disposition::Delivered => base(DeliveryState::Delivered, None, None),
@@ -503,7 +527,11 @@ impl QueueRunner {
                         Some(failed(&report, "expired")),
                     );
                 }
-                base(DeliveryState::Deferred, Some(retry_at), None)
+                let mut deferred = base(DeliveryState::Deferred, Some(retry_at), None);
+                if waited >= self.settings.delay_notice_after {
+                    deferred.delayed = Some(delayed(&report));
+                }
+                deferred
             }
         }
     }
@@ -577,7 +605,15 @@ fn expired(message: &QueuedMessage, idx: u32, why: &str) -> Decision {
             explanation: why.into(),
             diagnostic: None,
         }),
+        delayed: None,
     }
+}
+
+fn delayed(report: &RecipientReport) -> dsn::Failed {
+    let mut f = failed(report, "delayed");
+    // A temporary failure: the class of the status says so (RFC 3463 §3.1).
+    f.status = format!("4{}", f.status.get(1..).unwrap_or(".0.0"));
+    f
 }
 
 fn failed(report: &RecipientReport, action: &'static str) -> dsn::Failed {

@@ -372,3 +372,91 @@ both_backends!(
         assert!(!String::from_utf8_lossy(queued.content.expose()).contains("DKIM-Signature"));
     }
 );
+
+both_backends!(
+    a_sender_is_told_once_that_a_deferred_message_is_delayed,
+    |db| async move {
+        use carepost_gateway::testpeer::{PeerStage, Rejection};
+        let (store, org) = setup(&db).await;
+        let ca = TestCa::new("carepost test CA");
+        let mut config = PeerConfig::new(Some(ca.issue(&["mx.dest.test"])));
+        config.rejection = Some(Rejection {
+            stage: PeerStage::Rcpt,
+            code: 451,
+            text: "4.2.1 mailbox busy, try later".into(),
+        });
+        let peer = TestPeer::start(config).await.unwrap();
+        let id = intake()
+            .submit_api(&org, &sender(), &request("maria@dest.test", None), None)
+            .await
+            .unwrap()
+            .0
+            .id();
+        let mut settings = RunnerSettings::new("node-test", "carepost.test");
+        settings.delay_notice_after = Duration::ZERO;
+        let transport = Transport::Direct(deliverer(&ca, peer.address()));
+        let r = QueueRunner::new(store.clone(), transport, settings, Arc::new(Notify::new()));
+        r.run_once().await.unwrap();
+        assert_eq!(
+            status(&org, id).await.recipients[0].state,
+            DeliveryState::Deferred
+        );
+        // A second deferral (made due again by hand) finds the notice already queued.
+        sqlx_due_now(&db, id).await;
+        r.run_once().await.unwrap();
+        assert_eq!(status(&org, id).await.recipients[0].attempts, 2);
+
+        let n = delay_notice(&org, id)
+            .await
+            .expect("a delay notice was queued");
+        assert!(n.contains("Delivery delayed"), "{n}");
+        assert!(
+            n.contains("Action: delayed") && n.contains("Status: 4.2.1"),
+            "{n}"
+        );
+        assert!(n.contains("Will-Retry-Until:"), "{n}");
+    }
+);
+
+/// Makes every recipient of `id` due now (stands in for time passing).
+async fn sqlx_due_now(db: &TestDb, id: carepost_core::MessageId) {
+    db.raw(&format!(
+        "UPDATE message_recipients SET next_attempt_at = 0, claimed_by = NULL WHERE message_id = {}",
+        db.uuid_literal(id)
+    ))
+    .await;
+}
+
+/// The delay notice queued about `id`, found by its idempotency key (accepting the key
+/// again returns the notice that holds it and stores nothing).
+async fn delay_notice(org: &OrgScope, id: carepost_core::MessageId) -> Option<String> {
+    use carepost_core::{Phi, Protection};
+    // Keys are scoped to their submitter: notices are submitted by the delivery engine.
+    let probe = carepost_store::NewMessage {
+        source: MessageSource::System,
+        submitter: Actor::system("delivery"),
+        protection: Protection::TlsVerified,
+        requiretls: false,
+        idempotency_key: Some(format!("dsn-delay:{id}")),
+        tags: Vec::new(),
+        envelope: carepost_store::Envelope {
+            mail_from: Phi::new(String::new()),
+            recipients: vec![Phi::new("probe@sender.test".into())],
+        },
+        content: Phi::new(b"Subject: probe\r\n\r\nprobe\r\n".to_vec()),
+        max_age: Duration::from_secs(60),
+        policy: None,
+        hold: None,
+    };
+    match org
+        .accept_message(&AccessContext::system("test"), probe)
+        .await
+        .unwrap()
+    {
+        carepost_store::Accepted::Duplicate(notice) => {
+            let m = org.queued_message(notice).await.unwrap().unwrap();
+            Some(String::from_utf8_lossy(m.content.expose()).into_owned())
+        }
+        carepost_store::Accepted::New(_) => None,
+    }
+}
