@@ -53,3 +53,5 @@ pub const QUARANTINE_READ: &str = "quarantine.read";
 pub const QUARANTINE_RELEASE: &str = "quarantine.release";
 /// A held message was rejected (by a reviewer, or when its hold expired).
 pub const QUARANTINE_REJECT: &str = "quarantine.reject";
+/// The contacts' names were read to build the DLP index of patient names (in memory only).
+pub const CONTACT_NAME_INDEX: &str = "contact.name_index";

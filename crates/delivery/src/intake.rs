@@ -228,6 +228,7 @@ impl Intake {
         let screened = self
             .policy
             .screen_async(
+                org.org_id(),
                 content.clone(),
                 facts(c.source, &c.mail_from, &c.recipients),
             )

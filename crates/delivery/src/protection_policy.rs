@@ -5,10 +5,11 @@
 //! The decision is recorded on the message and in the audit log as rule names, PHI types
 //! and counts, never values.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use carepost_core::{MessageSource, Protection};
+use carepost_core::{AccessContext, MessageSource, OrgId, Protection};
 use carepost_policy::message::{MessageVerdict, evaluate_message};
 use carepost_policy::rules::{self, Disposition, MessageFacts, RuleSet};
 use carepost_policy::{PatientNameIndex, PolicyError, Scanner};
@@ -23,8 +24,8 @@ pub struct ProtectionPolicy {
     pub scanner: Scanner,
     /// The protection rules.
     pub rules: RuleSet,
-    /// Names of the organization's patients (replaced as contacts change).
-    names: RwLock<Arc<PatientNameIndex>>,
+    /// Each organization's patient names (rebuilt as contacts change).
+    names: RwLock<HashMap<OrgId, Arc<PatientNameIndex>>>,
     /// How long a held message waits for review before it is rejected.
     pub quarantine_max_age: Duration,
 }
@@ -70,28 +71,27 @@ impl ProtectionPolicy {
         Self {
             scanner,
             rules,
-            names: RwLock::new(Arc::new(PatientNameIndex::empty())),
+            names: RwLock::new(HashMap::new()),
             quarantine_max_age: Duration::from_secs(14 * 24 * 3600),
         }
     }
 
-    /// The current patient name index.
-    pub fn names(&self) -> Arc<PatientNameIndex> {
-        self.names
-            .read()
-            .map_or_else(|p| p.into_inner().clone(), |n| n.clone())
+    /// `org`'s patient name index (empty until [`refresh_names`] built one).
+    pub fn names(&self, org: OrgId) -> Arc<PatientNameIndex> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        names.get(&org).cloned().unwrap_or_default()
     }
 
-    /// Replaces the patient name index.
-    pub fn set_names(&self, names: PatientNameIndex) {
-        let mut slot = self.names.write().unwrap_or_else(|p| p.into_inner());
-        *slot = Arc::new(names);
+    /// Replaces `org`'s patient name index.
+    pub fn set_names(&self, org: OrgId, index: PatientNameIndex) {
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        names.insert(org, Arc::new(index));
     }
 
-    /// Scans `content` and decides. `facts` carries the envelope; what the message itself
-    /// says (subject findings, attachments) is filled in by the scan.
-    pub fn screen(&self, content: &[u8], facts: MessageFacts) -> Screened {
-        let names = self.names();
+    /// Scans `content` for `org` and decides. `facts` carries the envelope; what the
+    /// message itself says (subject findings, attachments) is filled in by the scan.
+    pub fn screen(&self, org: OrgId, content: &[u8], facts: MessageFacts) -> Screened {
+        let names = self.names(org);
         let verdict = evaluate_message(&self.scanner, &names, &self.rules, content, facts);
         screened(&verdict)
     }
@@ -99,11 +99,12 @@ impl ProtectionPolicy {
     /// [`screen`](Self::screen), on a blocking thread for large messages.
     pub async fn screen_async(
         self: &Arc<Self>,
+        org: OrgId,
         content: Arc<[u8]>,
         facts: MessageFacts,
     ) -> Screened {
         if content.len() <= INLINE_SCAN_BYTES {
-            return self.screen(&content, facts);
+            return self.screen(org, &content, facts);
         }
         let policy = self.clone();
         let fallback = Screened {
@@ -112,9 +113,51 @@ impl ProtectionPolicy {
             },
             record: json!({ "disposition": "quarantine", "error": "scan failed" }),
         };
-        tokio::task::spawn_blocking(move || policy.screen(&content, facts))
+        tokio::task::spawn_blocking(move || policy.screen(org, &content, facts))
             .await
             .unwrap_or(fallback)
+    }
+}
+
+/// Contact fingerprints the name indexes were built from, per organization.
+pub type NameFingerprints = HashMap<OrgId, (i64, i64)>;
+
+/// Rebuilds the patient name index of every organization whose contacts changed since
+/// `seen` was taken (reading the names is audited, once per rebuild).
+pub async fn refresh_names(
+    store: &carepost_store::Store,
+    policy: &ProtectionPolicy,
+    seen: &mut NameFingerprints,
+) -> Result<(), carepost_store::StoreError> {
+    let by = AccessContext::system("dlp-names");
+    for org in store.organizations().await? {
+        let scope = store.org(org.id).await?;
+        let fingerprint = scope.contacts_fingerprint().await?;
+        if seen.get(&org.id) == Some(&fingerprint) {
+            continue;
+        }
+        let names = scope.contact_names(&by).await?;
+        let index = PatientNameIndex::new(names.iter().map(|n| n.expose().as_str()))
+            .map_err(|e| carepost_store::StoreError::Invalid(e.to_string()))?;
+        tracing::info!(org = %org.id, names = index.len(), "patient name index rebuilt");
+        policy.set_names(org.id, index);
+        seen.insert(org.id, fingerprint);
+    }
+    Ok(())
+}
+
+/// Keeps every organization's patient name index current, checking every `every`.
+pub async fn keep_names_fresh(
+    store: carepost_store::Store,
+    policy: Arc<ProtectionPolicy>,
+    every: Duration,
+) {
+    let mut seen = NameFingerprints::new();
+    loop {
+        if let Err(error) = refresh_names(&store, &policy, &mut seen).await {
+            tracing::warn!(%error, "refreshing the patient name index failed");
+        }
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -193,6 +236,7 @@ mod tests {
 
     fn screen(message: &str) -> Screened {
         policy().screen(
+            OrgId::new(),
             message.as_bytes(),
             facts(MessageSource::Api, "desk@clinic.test", &["p@x.test".into()]),
         )

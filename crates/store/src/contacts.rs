@@ -223,6 +223,60 @@ impl OrgScope {
             .map_err(|_| StoreError::Corrupt(format!("contact {row}: {column} is not UTF-8")))
     }
 
+    /// Every contact's full name ("given family"), for the DLP index of patient names that
+    /// is kept in memory. Audited as one access with the count.
+    pub async fn contact_names(&self, by: &AccessContext) -> Result<Vec<Phi<String>>> {
+        type NameRow = (Uuid, Option<Vec<u8>>, Option<Vec<u8>>);
+        let org = self.org_id().as_uuid();
+        let rows: Vec<NameRow> =
+            read!(self, |conn| {
+                Ok(sqlx::query_as(
+                    "SELECT id, given_name, family_name FROM contacts WHERE org_id = $1",
+                )
+                .bind(org)
+                .fetch_all(&mut *conn)
+                .await?)
+            })?;
+        self.audit(
+            AuditEvent::new(
+                by.actor.clone(),
+                actions::CONTACT_NAME_INDEX,
+                ObjectRef::new("contact", "*"),
+            )
+            .source(by.source)
+            .detail(serde_json::json!({ "contacts": rows.len() })),
+        )
+        .await?;
+        let mut names = Vec::with_capacity(rows.len());
+        for (id, given, family) in rows {
+            let row = id.to_string();
+            let mut parts = Vec::new();
+            for (column, sealed) in [("given_name", given), ("family_name", family)] {
+                if let Some(ct) = sealed {
+                    parts.push(self.open_text(column, &row, &ct).await?.expose().clone());
+                }
+            }
+            if parts.len() == 2 {
+                names.push(Phi::new(parts.join(" ")));
+            }
+        }
+        Ok(names)
+    }
+
+    /// A cheap fingerprint of the organization's contacts (count and latest change), to
+    /// tell whether an index built from them is stale.
+    pub async fn contacts_fingerprint(&self) -> Result<(i64, i64)> {
+        let org = self.org_id().as_uuid();
+        read!(self, |conn| {
+            Ok(sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM contacts WHERE org_id = $1",
+            )
+            .bind(org)
+            .fetch_one(&mut *conn)
+            .await?)
+        })
+    }
+
     fn audit_event(&self, by: &AccessContext, action: &str, id: impl ToString) -> AuditEvent {
         AuditEvent::new(by.actor.clone(), action, ObjectRef::new("contact", id)).source(by.source)
     }

@@ -62,7 +62,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
 
     let wake = Arc::new(Notify::new());
     let policy = Arc::new(carepost_delivery::ProtectionPolicy::with_defaults()?);
-    let intake = mail::intake(&config, wake.clone(), policy);
+    // The patient name index is built before the first message is screened.
+    let mut names_seen = carepost_delivery::protection_policy::NameFingerprints::new();
+    carepost_delivery::protection_policy::refresh_names(&store, &policy, &mut names_seen).await?;
+    let intake = mail::intake(&config, wake.clone(), policy.clone());
     let transport = mail::transport(&config)?;
     let runner = QueueRunner::new(
         store.clone(),
@@ -131,6 +134,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             config.audit.checkpoint_interval,
         )),
         tokio::spawn(reencrypt_worker(store.clone())),
+        tokio::spawn(carepost_delivery::protection_policy::keep_names_fresh(
+            store.clone(),
+            policy,
+            Duration::from_secs(30),
+        )),
     ];
     let (stop, stopping) = watch::channel(false);
     let stopped = move || {

@@ -243,3 +243,88 @@ both_backends!(
         assert_eq!(captured.len(), 1, "the sender was told");
     }
 );
+
+both_backends!(
+    the_organizations_own_patient_names_are_found_and_the_index_follows_contact_changes,
+    |db| async move {
+        use carepost_core::Phi;
+        use carepost_delivery::protection_policy::{NameFingerprints, refresh_names};
+        let (store, org) = setup(&db).await;
+        let other = store
+            .create_organization("other-clinic", &AccessContext::system("test"))
+            .await
+            .unwrap();
+        let other = store.org(other.id).await.unwrap();
+        let contact = |given: &str, family: &str| carepost_store::ContactFields {
+            email: Phi::new(format!("{given}@patients.test").to_lowercase()),
+            given_name: Some(Phi::new(given.into())),
+            family_name: Some(Phi::new(family.into())),
+            birth_date: None,
+            phone: None,
+            attributes: None,
+        };
+        org.create_contact(&reviewer(), contact("Maria", "Lopez"))
+            .await
+            .unwrap();
+
+        let policy = Arc::new(ProtectionPolicy::with_defaults().unwrap());
+        let mut seen = NameFingerprints::new();
+        refresh_names(&store, &policy, &mut seen).await.unwrap();
+        let intake = Intake::new(
+            IntakeSettings::default(),
+            Arc::new(Notify::new()),
+            policy.clone(),
+        );
+        let letter = request(serde_json::json!({
+            "from": "desk@clinic.test",
+            "to": ["someone@patients.test"],
+            "subject": "Your visit",
+            "text": "The A1C result for Maria Lopez is ready.",
+        }));
+        let person = |org: OrgScope| {
+            let intake = intake.clone();
+            let letter = letter.clone();
+            async move {
+                let (a, _) = intake
+                    .submit_api(&org, &sender(), &letter, None)
+                    .await
+                    .unwrap();
+                let s = org
+                    .message_status(&sender(), a.id())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let policy = s.policy.unwrap();
+                assert!(!policy.to_string().contains("Lopez"), "{policy}");
+                policy["phi_counts"].get("PERSON").is_some()
+            }
+        };
+        assert!(
+            person(org.clone()).await,
+            "Maria Lopez is this organization's patient"
+        );
+        assert!(
+            !person(other.clone()).await,
+            "but not the other organization's"
+        );
+
+        // An unchanged contact list is not read again; a new contact is indexed.
+        let reads = |org: OrgScope| async move {
+            org.audit_records(0, 10_000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|r| r.action == "contact.name_index")
+                .count()
+        };
+        refresh_names(&store, &policy, &mut seen).await.unwrap();
+        assert_eq!(reads(org.clone()).await, 1);
+        other
+            .create_contact(&reviewer(), contact("Maria", "Lopez"))
+            .await
+            .unwrap();
+        refresh_names(&store, &policy, &mut seen).await.unwrap();
+        assert!(person(other.clone()).await);
+        assert_eq!(reads(org.clone()).await, 1);
+    }
+);

@@ -19,10 +19,11 @@ pub(crate) async fn scan(
 ) -> Result<Json<ScanResponse>, ApiError> {
     caller.require("dlp:scan")?;
     let org = caller.org(&state).await?;
+    let org_id = org.org_id();
     let dlp = state.dlp.clone();
     // Scanning is CPU work: keep it off the threads that serve other requests.
     let response = tokio::task::spawn_blocking(move || {
-        scan_request(&dlp.scanner, &dlp.names(), &dlp.rules, &request)
+        scan_request(&dlp.scanner, &dlp.names(org_id), &dlp.rules, &request)
     })
     .await
     .map_err(|_| {
