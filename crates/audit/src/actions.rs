@@ -55,3 +55,9 @@ pub const QUARANTINE_RELEASE: &str = "quarantine.release";
 pub const QUARANTINE_REJECT: &str = "quarantine.reject";
 /// The contacts' names were read to build the DLP index of patient names (in memory only).
 pub const CONTACT_NAME_INDEX: &str = "contact.name_index";
+/// An address was added to the suppression list (it bounced permanently).
+pub const SUPPRESSION_ADD: &str = "suppression.add";
+/// The suppression list was read.
+pub const SUPPRESSION_LIST: &str = "suppression.list";
+/// An address was removed from the suppression list.
+pub const SUPPRESSION_REMOVE: &str = "suppression.remove";

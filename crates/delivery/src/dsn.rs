@@ -12,6 +12,7 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::mime::{BodyPart, MimePart};
 
 /// One failed (or, for a delay notice, not yet delivered) recipient of a notice.
+#[derive(Debug, Clone)]
 pub struct Failed {
     /// The recipient address.
     pub recipient: String,
@@ -49,7 +50,7 @@ pub fn notice(
         (raw, format!("dsn-delay:{id}"))
     } else {
         let raw = build(reporting_host, &postmaster, sender, &id, failed);
-        (raw, format!("dsn:{id}:{}", failed.len()))
+        (raw, format!("dsn:{id}:{}", recipients_key(failed)))
     };
     Some(carepost_store::NewMessage {
         source: MessageSource::System,
@@ -67,6 +68,16 @@ pub fn notice(
         policy: None,
         hold: None,
     })
+}
+
+/// Identifies a set of failed recipients, so that the notice about one set is queued
+/// once (a retried round finds it) and a later failure of other recipients of the same
+/// message gets its own notice.
+fn recipients_key(failed: &[Failed]) -> String {
+    let mut recipients: Vec<String> = failed.iter().map(|f| f.recipient.to_lowercase()).collect();
+    recipients.sort();
+    let digest = carepost_crypto::sha256(recipients.join("\n").as_bytes());
+    hex::encode(&digest[..16])
 }
 
 /// Builds the delay notice from `postmaster` to `sender`: message `message_id` is not
@@ -188,6 +199,32 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(recipient: &str) -> Failed {
+        Failed {
+            recipient: recipient.into(),
+            action: "bounced",
+            status: "5.1.1".into(),
+            explanation: "no such user".into(),
+            diagnostic: None,
+        }
+    }
+
+    #[test]
+    fn notices_about_different_recipients_of_one_message_get_different_keys() {
+        let a = recipients_key(&[failed("a@x.test")]);
+        assert_ne!(a, recipients_key(&[failed("b@x.test")]));
+        assert_eq!(
+            a,
+            recipients_key(&[failed("A@x.test")]),
+            "case does not matter"
+        );
+        assert_eq!(
+            recipients_key(&[failed("a@x.test"), failed("b@x.test")]),
+            recipients_key(&[failed("b@x.test"), failed("a@x.test")]),
+            "order does not matter"
+        );
+    }
 
     #[test]
     fn a_notice_is_a_delivery_status_report_naming_each_failed_recipient() {

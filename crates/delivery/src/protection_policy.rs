@@ -131,17 +131,24 @@ pub async fn refresh_names(
 ) -> Result<(), carepost_store::StoreError> {
     let by = AccessContext::system("dlp-names");
     for org in store.organizations().await? {
-        let scope = store.org(org.id).await?;
-        let fingerprint = scope.contacts_fingerprint().await?;
-        if seen.get(&org.id) == Some(&fingerprint) {
-            continue;
+        // One organization's failure must not leave the others without their index.
+        let rebuilt = async {
+            let scope = store.org(org.id).await?;
+            let fingerprint = scope.contacts_fingerprint().await?;
+            if seen.get(&org.id) == Some(&fingerprint) {
+                return Ok(());
+            }
+            let names = scope.contact_names(&by).await?;
+            let index = PatientNameIndex::new(names.iter().map(|n| n.expose().as_str()))
+                .map_err(|e| carepost_store::StoreError::Invalid(e.to_string()))?;
+            tracing::info!(org = %org.id, names = index.len(), "patient name index rebuilt");
+            policy.set_names(org.id, index);
+            seen.insert(org.id, fingerprint);
+            Ok::<(), carepost_store::StoreError>(())
+        };
+        if let Err(error) = rebuilt.await {
+            tracing::warn!(org = %org.id, %error, "patient name index not rebuilt");
         }
-        let names = scope.contact_names(&by).await?;
-        let index = PatientNameIndex::new(names.iter().map(|n| n.expose().as_str()))
-            .map_err(|e| carepost_store::StoreError::Invalid(e.to_string()))?;
-        tracing::info!(org = %org.id, names = index.len(), "patient name index rebuilt");
-        policy.set_names(org.id, index);
-        seen.insert(org.id, fingerprint);
     }
     Ok(())
 }

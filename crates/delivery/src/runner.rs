@@ -103,6 +103,9 @@ pub struct QueueRunner {
     dkim: DkimSigning,
 }
 
+/// Batches one organization may take in one round before the others get their turn.
+pub const ROUND_BATCHES: usize = 16;
+
 /// A claimed message on its way through a round.
 struct Prepared {
     message: QueuedMessage,
@@ -120,6 +123,7 @@ fn outbound_protection(p: Protection) -> carepost_gateway::outbound::Protection 
 }
 
 /// What became of one recipient in one round.
+#[derive(Clone)]
 struct Decision {
     idx: u32,
     state: DeliveryState,
@@ -129,6 +133,9 @@ struct Decision {
     failure: Option<dsn::Failed>,
     /// A deferral the sender is told about (once per message).
     delayed: Option<dsn::Failed>,
+    /// The recipient's own address failed for good (no such mailbox or domain): later
+    /// mail to it is suppressed.
+    suppress: bool,
 }
 
 fn system() -> AccessContext {
@@ -192,26 +199,45 @@ impl QueueRunner {
         }
     }
 
-    /// One round: claims and processes everything due now. Returns the number of
+    /// One round: claims and processes what is due now, organization by organization (at
+    /// most [`ROUND_BATCHES`] batches each, so that a busy one does not starve the rest;
+    /// one whose store calls fail is logged and skipped). Returns the number of
     /// recipients processed.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let mut total = self.expire_holds().await?;
-        for org in self.store.orgs_with_due_recipients().await? {
-            let scope = self.store.org(org).await?;
-            loop {
-                let claimed = scope
-                    .claim_due(
-                        &self.settings.node,
-                        self.settings.lease,
-                        self.settings.batch,
-                    )
-                    .await?;
-                if claimed.is_empty() {
-                    break;
-                }
-                total += claimed.len();
-                self.process(&scope, claimed).await;
+        let mut total = match self.expire_holds().await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "expiring quarantine holds failed");
+                0
             }
+        };
+        for org in self.store.orgs_with_due_recipients().await? {
+            match self.run_org(org).await {
+                Ok(n) => total += n,
+                Err(error) => {
+                    tracing::warn!(%org, %error, "delivery round for an organization failed")
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    async fn run_org(&self, org: carepost_core::OrgId) -> Result<usize, StoreError> {
+        let scope = self.store.org(org).await?;
+        let mut total = 0;
+        for _ in 0..ROUND_BATCHES {
+            let claimed = scope
+                .claim_due(
+                    &self.settings.node,
+                    self.settings.lease,
+                    self.settings.batch,
+                )
+                .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            total += claimed.len();
+            self.process(&scope, claimed).await;
         }
         Ok(total)
     }
@@ -240,17 +266,27 @@ impl QueueRunner {
             .collect()
             .await;
         match &self.transport {
-            Transport::Sandbox => self.capture_all(scope, &mut prepared).await,
-            Transport::Direct(deliverer) => self.deliver_all(deliverer, &mut prepared).await,
+            Transport::Sandbox => {
+                self.capture_all(scope, &mut prepared).await;
+                futures::stream::iter(prepared)
+                    .for_each_concurrent(self.settings.concurrency, |p| async move {
+                        self.finish_logged(scope, &p.message, p.decisions).await;
+                    })
+                    .await;
+            }
+            Transport::Direct(deliverer) => self.deliver_all(scope, deliverer, &prepared).await,
         }
-        futures::stream::iter(prepared)
-            .for_each_concurrent(self.settings.concurrency, |p| async move {
-                let id = p.message.id;
-                if let Err(error) = self.finish(scope, p).await {
-                    tracing::warn!(message = %id, %error, "recording delivery attempts failed");
-                }
-            })
-            .await;
+    }
+
+    async fn finish_logged(
+        &self,
+        scope: &OrgScope,
+        message: &QueuedMessage,
+        decisions: Vec<Decision>,
+    ) {
+        if let Err(error) = self.finish(scope, message, decisions).await {
+            tracing::warn!(message = %message.id, %error, "recording delivery attempts failed");
+        }
     }
 
     /// Opens a claimed message; an expired one gets its decisions at once, any other is
@@ -276,40 +312,64 @@ impl QueueRunner {
                 decisions,
             }));
         }
+        // Recipients on the suppression list are not attempted.
+        let addresses: Vec<String> = due
+            .iter()
+            .map(|d| recipient(&message.envelope, d.idx))
+            .collect();
+        let statuses = scope.suppressed(&addresses).await?;
+        let mut decisions = Vec::new();
+        let mut attempt = Vec::with_capacity(due.len());
+        for (d, status) in due.into_iter().zip(statuses) {
+            match status {
+                Some(status) => decisions.push(suppressed(&message, d.idx, &status)),
+                None => attempt.push(d),
+            }
+        }
+        let due = attempt;
         let wire: Arc<[u8]> = match self.dkim.sign(scope, message.content.expose()).await? {
             Some(signed) => Arc::from(signed),
             None => Arc::from(message.content.expose().as_slice()),
         };
         Ok(Some(Prepared {
             message,
-            wire: Some(wire),
+            wire: (!due.is_empty()).then_some(wire),
             due,
-            decisions: Vec::new(),
+            decisions,
         }))
     }
 
     /// Records one message's decisions and tells its sender about failures.
-    async fn finish(&self, scope: &OrgScope, p: Prepared) -> Result<(), StoreError> {
-        if p.decisions.is_empty() {
+    async fn finish(
+        &self,
+        scope: &OrgScope,
+        message: &QueuedMessage,
+        decisions: Vec<Decision>,
+    ) -> Result<(), StoreError> {
+        if decisions.is_empty() {
             return Ok(()); // Nothing was attempted (a capture failed): the claim lapses.
         }
-        let failures: Vec<dsn::Failed> = p
-            .decisions
+        let failures: Vec<dsn::Failed> = decisions
             .iter()
             .filter_map(|d| d.failure.as_ref())
-            .map(clone_failed)
+            .cloned()
             .collect();
-        let delayed: Vec<dsn::Failed> = p
-            .decisions
+        let delayed: Vec<dsn::Failed> = decisions
             .iter()
             .filter_map(|d| d.delayed.as_ref())
-            .map(clone_failed)
+            .cloned()
             .collect();
-        for d in &p.decisions {
+        for d in decisions.iter().filter(|d| d.suppress) {
+            let address = recipient(&message.envelope, d.idx);
+            let status = d.failure.as_ref().map_or("5.1.1", |f| f.status.as_str());
+            scope
+                .suppress(&system(), &address, status, Some(message.id))
+                .await?;
+        }
+        for d in &decisions {
             metrics::counter!("carepost_delivery_attempts_total", "state" => d.state.as_str(), "transport" => self.transport.name()).increment(1);
         }
-        let records = p
-            .decisions
+        let records = decisions
             .into_iter()
             .map(|d| AttemptRecord {
                 idx: d.idx,
@@ -320,13 +380,13 @@ impl QueueRunner {
             })
             .collect();
         scope
-            .record_attempts(&system(), p.message.id, records)
+            .record_attempts(&system(), message.id, records)
             .await?;
         if !failures.is_empty() {
-            self.notify_sender(scope, &p.message, &failures).await?;
+            self.notify_sender(scope, message, &failures).await?;
         }
         if !delayed.is_empty() {
-            self.notify_sender(scope, &p.message, &delayed).await?;
+            self.notify_sender(scope, message, &delayed).await?;
         }
         Ok(())
     }
@@ -336,7 +396,7 @@ impl QueueRunner {
             .for_each_concurrent(self.settings.concurrency, |p| async move {
                 let Some(wire) = &p.wire else { return };
                 match self.capture(scope, &p.message, wire, &p.due).await {
-                    Ok(decisions) => p.decisions = decisions,
+                    Ok(decisions) => p.decisions.extend(decisions),
                     Err(error) => {
                         tracing::warn!(message = %p.message.id, %error, "sandbox capture failed");
                     }
@@ -373,6 +433,7 @@ impl QueueRunner {
                     audit: json!({ "transport": "sandbox", "sandbox_id": capture }),
                     failure: None,
                     delayed: None,
+                    suppress: false,
                 }
             })
             .collect())
@@ -381,7 +442,7 @@ impl QueueRunner {
     /// Sends every prepared message: recipients are grouped by domain, each domain's
     /// messages split over at most `per_destination` connections, each connection
     /// carrying its share one after another.
-    async fn deliver_all(&self, deliverer: &Deliverer, prepared: &mut [Prepared]) {
+    async fn deliver_all(&self, scope: &OrgScope, deliverer: &Deliverer, prepared: &[Prepared]) {
         // domain -> (message index, indexes into its `due`)
         let mut by_domain: BTreeMap<String, Vec<(usize, Vec<usize>)>> = BTreeMap::new();
         for (pi, p) in prepared.iter().enumerate() {
@@ -400,26 +461,70 @@ impl QueueRunner {
             }
         }
         let mut jobs = Vec::new();
+        let mut pending = vec![0usize; prepared.len()];
         for (domain, items) in by_domain {
             let connections = self.settings.per_destination.clamp(1, items.len());
             let size = items.len().div_ceil(connections);
             let mut items = items.into_iter().peekable();
             while items.peek().is_some() {
                 let chunk: Vec<_> = items.by_ref().take(size).collect();
+                for (pi, _) in &chunk {
+                    if let Some(n) = pending.get_mut(*pi) {
+                        *n += 1;
+                    }
+                }
                 jobs.push((domain.clone(), chunk));
             }
         }
-        let shared: &[Prepared] = prepared;
-        let decided: Vec<Vec<(usize, Decision)>> = futures::stream::iter(jobs)
-            .map(|(domain, chunk)| self.deliver_chunk(deliverer, shared, domain, chunk))
-            .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
-        for (pi, decision) in decided.into_iter().flatten() {
-            if let Some(p) = prepared.get_mut(pi) {
-                p.decisions.push(decision);
+        // Messages with nothing to send (expired, all recipients suppressed) are recorded
+        // now; the others as soon as their last chunk is done, so that a slow destination
+        // does not hold back what was delivered elsewhere.
+        for (p, n) in prepared.iter().zip(&pending) {
+            if *n == 0 {
+                self.finish_logged(scope, &p.message, p.decisions.clone())
+                    .await;
             }
         }
+        let progress = std::sync::Mutex::new((pending, vec![Vec::new(); prepared.len()]));
+        futures::stream::iter(jobs)
+            .for_each_concurrent(self.settings.concurrency, |(domain, chunk)| {
+                let progress = &progress;
+                async move {
+                    let decided = self.deliver_chunk(deliverer, prepared, domain, chunk).await;
+                    let mut complete = Vec::new();
+                    {
+                        let mut guard = progress.lock().unwrap_or_else(|e| e.into_inner());
+                        let (pending, acc) = &mut *guard;
+                        let mut touched = Vec::new();
+                        for (pi, decision) in decided {
+                            if let Some(a) = acc.get_mut(pi) {
+                                a.push(decision);
+                            }
+                            if !touched.contains(&pi) {
+                                touched.push(pi);
+                            }
+                        }
+                        for pi in touched {
+                            if let Some(n) = pending.get_mut(pi) {
+                                *n = n.saturating_sub(1);
+                                if *n == 0
+                                    && let (Some(p), Some(a)) = (prepared.get(pi), acc.get_mut(pi))
+                                {
+                                    let mut all = p.decisions.clone();
+                                    all.append(a);
+                                    complete.push((pi, all));
+                                }
+                            }
+                        }
+                    }
+                    for (pi, decisions) in complete {
+                        if let Some(p) = prepared.get(pi) {
+                            self.finish_logged(scope, &p.message, decisions).await;
+                        }
+                    }
+                }
+            })
+            .await;
     }
 
     async fn deliver_chunk(
@@ -429,33 +534,35 @@ impl QueueRunner {
         domain: String,
         chunk: Vec<(usize, Vec<usize>)>,
     ) -> Vec<(usize, Decision)> {
+        // What was handed to the gateway, in order: reports come back in the same order,
+        // one per message and one per recipient within it.
+        let mut sent: Vec<(usize, Vec<&DueRecipient>)> = Vec::with_capacity(chunk.len());
         let mut outbound = Vec::with_capacity(chunk.len());
-        for (pi, dis) in &chunk {
-            let Some(p) = prepared.get(*pi) else { continue };
+        for (pi, dis) in chunk {
+            let Some(p) = prepared.get(pi) else { continue };
             let Some(wire) = &p.wire else { continue };
+            let due: Vec<&DueRecipient> = dis.iter().filter_map(|di| p.due.get(*di)).collect();
             outbound.push(OutboundMessage {
                 id: p.message.id.to_string(),
                 from: p.message.envelope.mail_from.expose().clone(),
-                recipients: dis
+                recipients: due
                     .iter()
-                    .filter_map(|di| p.due.get(*di))
                     .map(|d| recipient(&p.message.envelope, d.idx))
                     .collect(),
                 content: wire.clone(),
                 protection: outbound_protection(p.message.protection),
             });
+            sent.push((pi, due));
         }
         let reports = deliverer.deliver(&domain, &outbound).await;
         let mut decisions = Vec::new();
-        for ((pi, dis), report) in chunk.into_iter().zip(reports) {
+        for ((pi, due), report) in sent.into_iter().zip(reports) {
             let Some(p) = prepared.get(pi) else { continue };
-            for (di, recipient_report) in dis.into_iter().zip(report.recipients) {
-                if let Some(d) = p.due.get(di) {
-                    decisions.push((
-                        pi,
-                        self.decide(&p.message, d, report.protection, recipient_report),
-                    ));
-                }
+            for (d, recipient_report) in due.into_iter().zip(report.recipients) {
+                decisions.push((
+                    pi,
+                    self.decide(&p.message, d, report.protection, recipient_report),
+                ));
             }
         }
         decisions
@@ -492,17 +599,20 @@ impl QueueRunner {
             audit: audit.clone(),
             failure,
             delayed: None,
+            suppress: false,
         };
         match report.outcome.disposition(protection) {
             Disposition::Delivered => base(DeliveryState::Delivered, None, None),
-            Disposition::Bounce => base(
-                DeliveryState::Bounced,
-                None,
-                Some(failed(&report, "bounced")),
-            ),
+            Disposition::Bounce => {
+                let failure = failed(&report, "bounced");
+                let mut bounced = base(DeliveryState::Bounced, None, None);
+                bounced.suppress = recipient_caused(&failure.status);
+                bounced.failure = Some(failure);
+                bounced
+            }
             Disposition::Retry => {
                 let now = Utc::now();
-                let waited = (now - message.created_at).to_std().unwrap_or_default();
+                let waited = (now - message.queued_at).to_std().unwrap_or_default();
                 if report.outcome.is_tls_requirement_unmet()
                     && waited >= self.settings.tls_fallback_after
                 {
@@ -559,7 +669,10 @@ impl QueueRunner {
     async fn expire_holds(&self) -> Result<usize, StoreError> {
         let mut total = 0;
         for org in self.store.orgs_with_expired_holds().await? {
-            let scope = self.store.org(org).await?;
+            let Ok(scope) = self.store.org(org).await else {
+                tracing::warn!(%org, "cannot open an organization to expire its holds");
+                continue;
+            };
             for id in scope.expired_holds(self.settings.batch).await? {
                 let rejected = crate::quarantine::reject(
                     &scope,
@@ -606,6 +719,44 @@ fn expired(message: &QueuedMessage, idx: u32, why: &str) -> Decision {
             diagnostic: None,
         }),
         delayed: None,
+        suppress: false,
+    }
+}
+
+/// Whether a permanent failure's status blames the address itself (RFC 3463: 5.1.1 bad
+/// mailbox, 5.1.2 bad domain, 5.1.3 bad address syntax, 5.1.6 moved, 5.1.10 null MX,
+/// 5.2.1 mailbox disabled), as opposed to policy, TLS or content.
+fn recipient_caused(status: &str) -> bool {
+    matches!(
+        status,
+        "5.1.1" | "5.1.2" | "5.1.3" | "5.1.6" | "5.1.10" | "5.2.1"
+    )
+}
+
+/// The decision for a suppressed recipient: bounced without an attempt.
+fn suppressed(message: &QueuedMessage, idx: u32, status: &str) -> Decision {
+    let rcpt = recipient(&message.envelope, idx);
+    let why = "an earlier message to this address bounced permanently; it is on the \
+               suppression list";
+    Decision {
+        idx,
+        state: DeliveryState::Bounced,
+        retry_at: None,
+        evidence: json!({
+            "recipient": rcpt,
+            "outcome": { "status": "suppressed", "reason": why, "bounce_status": status },
+        })
+        .to_string(),
+        audit: json!({ "outcome": { "status": "suppressed", "bounce_status": status } }),
+        failure: Some(dsn::Failed {
+            recipient: rcpt,
+            action: "failed",
+            status: status.to_owned(),
+            explanation: why.into(),
+            diagnostic: None,
+        }),
+        delayed: None,
+        suppress: false,
     }
 }
 
@@ -646,15 +797,5 @@ fn failed(report: &RecipientReport, action: &'static str) -> dsn::Failed {
         status,
         explanation,
         diagnostic,
-    }
-}
-
-fn clone_failed(f: &dsn::Failed) -> dsn::Failed {
-    dsn::Failed {
-        recipient: f.recipient.clone(),
-        action: f.action,
-        status: f.status.clone(),
-        explanation: f.explanation.clone(),
-        diagnostic: f.diagnostic.clone(),
     }
 }

@@ -15,11 +15,13 @@ use crate::backend::{read, write};
 use crate::{OrgScope, Result, Store, StoreError, now_us};
 
 /// The scopes an API key can hold.
-pub const SCOPES: [&str; 10] = [
+pub const SCOPES: [&str; 12] = [
     "messages:send",
     "messages:read",
     "quarantine:read",
     "quarantine:review",
+    "suppressions:read",
+    "suppressions:write",
     "contacts:read",
     "contacts:write",
     "dlp:scan",

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::backend::{read, write};
+use crate::dialect::pick;
 use crate::smtp_users::normalize_domain;
 use crate::{OrgScope, Result, StoreError, now_us};
 
@@ -101,29 +102,35 @@ impl OrgScope {
         let (selector, algorithm, public) = (key.selector, key.algorithm, key.public_key);
         let shown = format!("selector '{selector}' of {domain}");
         let written = write!(self, |conn| {
-            let r = sqlx::query(
+            let sql = pick(
+                &*conn,
                 "INSERT INTO dkim_keys (id, org_id, domain, selector, algorithm, key_version, \
                  private_key, public_key, created_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
                  WHERE EXISTS (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $6 \
                  AND state <> 'retired')",
-            )
-            .bind(id)
-            .bind(org)
-            .bind(domain.clone())
-            .bind(selector.clone())
-            .bind(algorithm.clone())
-            .bind(version)
-            .bind(sealed.clone())
-            .bind(public.as_bytes().to_vec())
-            .bind(now_us())
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(
-                    format!("a DKIM key for {shown} exists already; choose another --selector"),
-                ),
-                other => other.into(),
-            })?;
+                "INSERT INTO dkim_keys (id, org_id, domain, selector, algorithm, key_version, \
+                 private_key, public_key, created_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                 WHERE EXISTS (SELECT 1 FROM data_keys WHERE org_id = $2 AND version = $6 \
+                 AND state <> 'retired' FOR SHARE)",
+            );
+            let r = sqlx::query(sql)
+                .bind(id)
+                .bind(org)
+                .bind(domain.clone())
+                .bind(selector.clone())
+                .bind(algorithm.clone())
+                .bind(version)
+                .bind(sealed.clone())
+                .bind(public.as_bytes().to_vec())
+                .bind(now_us())
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(
+                        format!("a DKIM key for {shown} exists already; choose another --selector"),
+                    ),
+                    other => other.into(),
+                })?;
             Ok(r.rows_affected())
         })?;
         if written == 0 {

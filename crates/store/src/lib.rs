@@ -37,6 +37,7 @@ mod sandbox;
 mod scope;
 mod sealed;
 mod smtp_users;
+mod suppressions;
 mod writer;
 
 #[cfg(feature = "testing")]
@@ -65,6 +66,7 @@ pub use reencrypt::ReencryptProgress;
 pub use sandbox::SandboxMessage;
 pub use scope::OrgScope;
 pub use smtp_users::{NewSmtpUser, SmtpPrincipal};
+pub use suppressions::Suppression;
 
 use crate::audit_log::AuditAppender;
 use crate::backend::Backend;

@@ -197,6 +197,18 @@ impl OrgScope {
             if resolved == 0 {
                 return Ok(false);
             }
+            if resolution == Resolution::Released {
+                // The message gets its whole maximum age again from its release.
+                sqlx::query(
+                    "UPDATE messages SET expires_at = $1 + (expires_at - created_at) \
+                     WHERE org_id = $2 AND id = $3",
+                )
+                .bind(now)
+                .bind(org)
+                .bind(uid)
+                .execute(&mut *conn)
+                .await?;
+            }
             sqlx::query(
                 "UPDATE message_recipients SET state = $1, next_attempt_at = $2, updated_at = $2 \
                  WHERE org_id = $3 AND message_id = $4 AND state = 'held'",

@@ -54,6 +54,9 @@ pub struct QueuedMessage {
     /// When it was accepted.
     pub created_at: DateTime<Utc>,
     /// When delivery stops being tried.
+    /// When it entered the queue: its acceptance, or its release from quarantine. Waits
+    /// (TLS fallback, delay notice) count from here.
+    pub queued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -169,19 +172,40 @@ impl OrgScope {
     /// audited by [`OrgScope::record_attempts`]).
     pub async fn queued_message(&self, id: MessageId) -> Result<Option<QueuedMessage>> {
         let (org, uid) = (self.org_id().as_uuid(), id.as_uuid());
-        type Row = (String, String, String, bool, Vec<u8>, Vec<u8>, i64, i64);
+        type Row = (
+            String,
+            String,
+            String,
+            bool,
+            Vec<u8>,
+            Vec<u8>,
+            i64,
+            i64,
+            i64,
+        );
         let row: Option<Row> = read!(self, |conn| {
             Ok(sqlx::query_as(
                 "SELECT source, submitter, protection, requiretls, envelope, content, created_at, \
-                 expires_at FROM messages WHERE org_id = $1 AND id = $2",
+                 expires_at, COALESCE((SELECT q.resolved_at FROM quarantine q \
+                 WHERE q.message_id = messages.id AND q.resolution = 'released'), created_at) \
+                 FROM messages WHERE org_id = $1 AND id = $2",
             )
             .bind(org)
             .bind(uid)
             .fetch_optional(&mut *conn)
             .await?)
         })?;
-        let Some((source, submitter, protection, requiretls, envelope, content, created, expires)) =
-            row
+        let Some((
+            source,
+            submitter,
+            protection,
+            requiretls,
+            envelope,
+            content,
+            created,
+            expires,
+            queued,
+        )) = row
         else {
             return Ok(None);
         };
@@ -207,6 +231,7 @@ impl OrgScope {
             envelope: self.open_envelope(id, &envelope).await?,
             content: Phi::new(content.to_vec()),
             created_at: time(created),
+            queued_at: time(queued),
             expires_at: time(expires),
         }))
     }

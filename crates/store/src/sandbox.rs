@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::backend::{read, write};
+use crate::dialect::pick;
 use crate::messages::time;
 use crate::{OrgScope, Result, StoreError, now_us};
 
@@ -52,20 +53,25 @@ impl OrgScope {
             now_us(),
         );
         let written = write!(self, |conn| {
-            Ok(sqlx::query(
+            let sql = pick(
+                &*conn,
                 "INSERT INTO sandbox_messages (id, org_id, message_id, key_version, raw, captured_at) \
                  SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM data_keys \
                  WHERE org_id = $2 AND version = $4 AND state <> 'retired')",
-            )
-            .bind(uid)
-            .bind(org)
-            .bind(mid)
-            .bind(version)
-            .bind(sealed)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected())
+                "INSERT INTO sandbox_messages (id, org_id, message_id, key_version, raw, captured_at) \
+                 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM data_keys \
+                 WHERE org_id = $2 AND version = $4 AND state <> 'retired' FOR SHARE)",
+            );
+            Ok(sqlx::query(sql)
+                .bind(uid)
+                .bind(org)
+                .bind(mid)
+                .bind(version)
+                .bind(sealed)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
         })?;
         if written == 0 {
             return Err(StoreError::KeyState(

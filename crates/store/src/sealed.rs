@@ -18,6 +18,9 @@ pub(crate) struct SealedTable {
     pub(crate) table: &'static str,
     /// The sealed columns; the row part of their associated data is the row's `id`.
     pub(crate) columns: &'static [&'static str],
+    /// A blind index column recomputed from a sealed column under the new key version:
+    /// `(index column, sealed source column)`.
+    pub(crate) index: Option<(&'static str, &'static str)>,
 }
 
 /// Every generically re-encrypted table.
@@ -25,18 +28,27 @@ pub(crate) const SEALED_TABLES: &[SealedTable] = &[
     SealedTable {
         table: "messages",
         columns: &["envelope", "content"],
+        index: None,
     },
     SealedTable {
         table: "delivery_events",
         columns: &["evidence"],
+        index: None,
     },
     SealedTable {
         table: "sandbox_messages",
         columns: &["raw"],
+        index: None,
     },
     SealedTable {
         table: "dkim_keys",
         columns: &["private_key"],
+        index: None,
+    },
+    SealedTable {
+        table: "suppressions",
+        columns: &["address"],
+        index: Some(("address_index", "address")),
     },
 ];
 
@@ -112,7 +124,8 @@ impl OrgScope {
         let mut updates = Vec::with_capacity(rows.len());
         for (id, old_version, sealed) in rows {
             let row = id.to_string();
-            let mut resealed = Vec::with_capacity(width);
+            let mut resealed = Vec::with_capacity(width + 1);
+            let mut index = None;
             for (column, ciphertext) in spec.columns.iter().zip(sealed) {
                 let at = carepost_crypto::FieldContext {
                     table: spec.table,
@@ -120,13 +133,21 @@ impl OrgScope {
                     row: &row,
                 };
                 let plain = self.open_field(&at, &ciphertext).await?;
+                if let Some((_, source)) = spec.index
+                    && source == *column
+                {
+                    index = Some(ring.blind_index(spec.table, column, &plain));
+                }
                 resealed.push(ring.seal(&at, &plain)?);
             }
+            resealed.extend(index);
             updates.push((id, old_version, resealed));
         }
         let assignments: Vec<String> = spec
             .columns
             .iter()
+            .copied()
+            .chain(spec.index.map(|(index, _)| index))
             .enumerate()
             .map(|(i, c)| format!("{c} = ${}", i + 5))
             .collect();

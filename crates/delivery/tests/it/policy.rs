@@ -167,10 +167,25 @@ both_backends!(
         assert_eq!(held[0].message_id, id);
         assert!(held[0].reason.contains("inspect"), "{}", held[0].reason);
 
+        // The hold lasted six days, longer than the message's five-day maximum age.
+        let day = 86_400_000_000i64;
+        let now = chrono::Utc::now().timestamp_micros();
+        db.raw(&format!(
+            "UPDATE messages SET created_at = {}, expires_at = {} WHERE id = {}",
+            now - 6 * day,
+            now - day,
+            db.uuid_literal(id)
+        ))
+        .await;
         assert!(intake.release_held(&org, &reviewer(), id).await.unwrap());
         assert!(
             !intake.release_held(&org, &reviewer(), id).await.unwrap(),
             "only once"
+        );
+        let released = org.message_status(&sender(), id).await.unwrap().unwrap();
+        assert!(
+            released.expires_at > chrono::Utc::now() + chrono::Duration::days(4),
+            "a released message gets its whole maximum age again"
         );
         assert_eq!(runner(&store).run_once().await.unwrap(), 1);
         let status = org.message_status(&sender(), id).await.unwrap().unwrap();

@@ -460,3 +460,71 @@ async fn delay_notice(org: &OrgScope, id: carepost_core::MessageId) -> Option<St
         carepost_store::Accepted::New(_) => None,
     }
 }
+
+both_backends!(
+    an_address_that_bounced_as_unknown_is_suppressed_until_removed,
+    |db| async move {
+        use carepost_gateway::testpeer::{PeerStage, Rejection};
+        let (store, org) = setup(&db).await;
+        let ca = TestCa::new("carepost test CA");
+        let mut config = PeerConfig::new(Some(ca.issue(&["mx.dest.test"])));
+        config.rejection = Some(Rejection {
+            stage: PeerStage::Rcpt,
+            code: 550,
+            text: "5.1.1 no such user".into(),
+        });
+        let peer = TestPeer::start(config).await.unwrap();
+        let transport = Transport::Direct(deliverer(&ca, peer.address()));
+        let r = runner(&store, transport, Duration::from_secs(3600));
+        let send = || async {
+            intake()
+                .submit_api(&org, &sender(), &request("Gone@Dest.test", None), None)
+                .await
+                .unwrap()
+                .0
+                .id()
+        };
+        let first = send().await;
+        r.run_once().await.unwrap();
+        assert_eq!(
+            status(&org, first).await.recipients[0].state,
+            DeliveryState::Bounced
+        );
+        // (The notice to the sender, whose domain does not exist here, is listed too.)
+        let listed = org.suppressions(&sender(), 10).await.unwrap();
+        let gone = listed
+            .iter()
+            .find(|s| s.address.expose() == "gone@dest.test")
+            .expect("the unknown address is suppressed, lower-cased");
+        assert_eq!(gone.status, "5.1.1");
+        assert_eq!(gone.message_id, Some(first));
+        let connections = peer.connections();
+
+        // The next message to the address is not attempted; its sender is told why.
+        let second = send().await;
+        r.run_once().await.unwrap();
+        let s = status(&org, second).await;
+        assert_eq!(s.recipients[0].state, DeliveryState::Bounced);
+        assert!(
+            s.recipients[0].events[0]
+                .evidence
+                .expose()
+                .contains("suppressed")
+        );
+        assert_eq!(
+            peer.connections(),
+            connections,
+            "no connection was made for it"
+        );
+
+        // Removed from the list, the address is tried again.
+        assert!(org.unsuppress(&sender(), "gone@dest.test").await.unwrap());
+        let third = send().await;
+        r.run_once().await.unwrap();
+        assert!(peer.connections() > connections);
+        assert_eq!(
+            status(&org, third).await.recipients[0].state,
+            DeliveryState::Bounced
+        );
+    }
+);

@@ -6,6 +6,7 @@ mod health;
 mod messages;
 mod quarantine;
 mod sandbox;
+mod suppressions;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -29,6 +30,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/quarantine/{id}", get(quarantine::view))
         .route("/api/v1/quarantine/{id}/release", post(quarantine::release))
         .route("/api/v1/quarantine/{id}/reject", post(quarantine::reject))
+        .route("/api/v1/suppressions", get(suppressions::list))
+        .route("/api/v1/suppressions/remove", post(suppressions::remove))
         .route("/api/v1/sandbox/messages", get(sandbox::list))
         .route("/api/v1/sandbox/messages/{id}/raw", get(sandbox::raw))
         .fallback(health::not_found)

@@ -795,3 +795,52 @@ both_backends!(
         assert!(open["messages"].as_array().unwrap().is_empty());
     }
 );
+
+both_backends!(
+    the_suppression_list_is_read_and_edited_with_addresses_in_bodies_only,
+    |db| async move {
+        let room = Mailroom::open(db).await;
+        let system = AccessContext::system("test");
+        room.server
+            .org
+            .suppress(&system, "Gone@Patients.test", "5.1.1", None)
+            .await
+            .unwrap();
+        let reader = room.key(&["suppressions:read"]).await;
+        let writer = room.key(&["suppressions:write"]).await;
+        let list = |key: String| {
+            let c = room.client.clone();
+            let url = room.url("/api/v1/suppressions");
+            async move { c.get(url).bearer_auth(key).send().await.unwrap() }
+        };
+        assert_eq!(list(writer.clone()).await.status(), StatusCode::FORBIDDEN);
+        let body: Value = list(reader.clone()).await.json().await.unwrap();
+        assert_eq!(body["suppressions"][0]["address"], "gone@patients.test");
+        assert_eq!(body["suppressions"][0]["status"], "5.1.1");
+
+        let remove = |key: String, body: Value| {
+            let c = room.client.clone();
+            let url = room.url("/api/v1/suppressions/remove");
+            async move {
+                c.post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let bad = remove(writer.clone(), json!({ "address": "a\r\nb" })).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let forbidden = remove(reader.clone(), json!({ "address": "gone@patients.test" })).await;
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        let ok: Value = remove(writer.clone(), json!({ "address": "GONE@patients.test" }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ok["removed"], true);
+        let body: Value = list(reader).await.json().await.unwrap();
+        assert!(body["suppressions"].as_array().unwrap().is_empty());
+    }
+);

@@ -35,6 +35,9 @@ CREATE TABLE message_recipients (
     PRIMARY KEY (message_id, idx)
 );
 CREATE INDEX message_recipients_due ON message_recipients (org_id, state, next_attempt_at);
+-- The runner's "what is due, and when next" questions, over pending rows only.
+CREATE INDEX message_recipients_pending ON message_recipients (next_attempt_at, org_id)
+    WHERE state IN ('queued', 'deferred');
 CREATE INDEX message_recipients_claims ON message_recipients (claimed_by) WHERE claimed_by IS NOT NULL;
 
 CREATE TABLE delivery_events (
@@ -101,3 +104,19 @@ CREATE TABLE quarantine (
     resolved_by TEXT
 );
 CREATE INDEX quarantine_open ON quarantine (org_id, held_at) WHERE resolved_at IS NULL;
+
+-- Addresses that bounced permanently for a reason of their own (no such mailbox or
+-- domain, mailbox disabled): later messages to them are not attempted and the sender is
+-- told. The address is sealed; address_index is its keyed blind index for lookups, and is
+-- recomputed when the row is re-encrypted under a new key version.
+CREATE TABLE suppressions (
+    id            BLOB PRIMARY KEY,
+    org_id        BLOB NOT NULL REFERENCES organizations(id),
+    key_version   INTEGER NOT NULL,
+    address       BLOB NOT NULL,
+    address_index BLOB NOT NULL,
+    status        TEXT NOT NULL,
+    message_id    BLOB,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (org_id, address_index)
+);

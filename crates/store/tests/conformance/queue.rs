@@ -424,3 +424,41 @@ both_backends!(
         assert!(matches!(err, StoreError::Crypto(_)), "{err}");
     }
 );
+
+both_backends!(
+    suppressed_addresses_are_found_after_a_key_rotation_and_retirement,
+    |db| async move {
+        let (store, org) = store_with_org(&db, "clinic").await;
+        assert!(
+            org.suppress(&system(), "Gone@Dest.Test", "5.1.1", None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !org.suppress(&system(), "gone@dest.test", "5.1.1", None)
+                .await
+                .unwrap()
+        );
+        store
+            .rotate_data_key(org.org_id(), &system())
+            .await
+            .unwrap();
+        let org = store.org(org.org_id()).await.unwrap();
+        while org.reencrypt_step(&system(), 10).await.unwrap().remaining > 0 {}
+        store
+            .retire_data_keys(org.org_id(), &system())
+            .await
+            .unwrap();
+        let org = store.org_fresh(org.org_id()).await.unwrap();
+        let found = org
+            .suppressed(&["GONE@dest.test".into(), "other@dest.test".into()])
+            .await
+            .unwrap();
+        assert_eq!(found, vec![Some("5.1.1".to_owned()), None]);
+        assert!(org.unsuppress(&system(), "gone@dest.test").await.unwrap());
+        assert_eq!(
+            org.suppressed(&["gone@dest.test".into()]).await.unwrap(),
+            vec![None]
+        );
+    }
+);
