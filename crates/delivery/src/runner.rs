@@ -265,6 +265,10 @@ impl QueueRunner {
             .filter_map(std::future::ready)
             .collect()
             .await;
+        if let Err(error) = self.apply_suppressions(scope, &mut prepared).await {
+            // Attempting is safe: the list only spares servers and senders a known bounce.
+            tracing::warn!(%error, "checking the suppression list failed");
+        }
         match &self.transport {
             Transport::Sandbox => {
                 self.capture_all(scope, &mut prepared).await;
@@ -312,31 +316,44 @@ impl QueueRunner {
                 decisions,
             }));
         }
-        // Recipients on the suppression list are not attempted.
-        let addresses: Vec<String> = due
-            .iter()
-            .map(|d| recipient(&message.envelope, d.idx))
-            .collect();
-        let statuses = scope.suppressed(&addresses).await?;
-        let mut decisions = Vec::new();
-        let mut attempt = Vec::with_capacity(due.len());
-        for (d, status) in due.into_iter().zip(statuses) {
-            match status {
-                Some(status) => decisions.push(suppressed(&message, d.idx, &status)),
-                None => attempt.push(d),
-            }
-        }
-        let due = attempt;
         let wire: Arc<[u8]> = match self.dkim.sign(scope, message.content.expose()).await? {
             Some(signed) => Arc::from(signed),
             None => Arc::from(message.content.expose().as_slice()),
         };
         Ok(Some(Prepared {
             message,
-            wire: (!due.is_empty()).then_some(wire),
+            wire: Some(wire),
             due,
-            decisions,
+            decisions: Vec::new(),
         }))
+    }
+
+    /// Moves recipients on the suppression list out of the round (one lookup for the
+    /// whole batch): they are bounced without an attempt and their senders are told.
+    async fn apply_suppressions(
+        &self,
+        scope: &OrgScope,
+        prepared: &mut [Prepared],
+    ) -> Result<(), StoreError> {
+        let addresses: Vec<String> = prepared
+            .iter()
+            .filter(|p| p.wire.is_some())
+            .flat_map(|p| p.due.iter().map(|d| recipient(&p.message.envelope, d.idx)))
+            .collect();
+        let mut statuses = scope.suppressed(&addresses).await?.into_iter();
+        for p in prepared.iter_mut().filter(|p| p.wire.is_some()) {
+            let due = std::mem::take(&mut p.due);
+            for d in due {
+                match statuses.next().flatten() {
+                    Some(status) => p.decisions.push(suppressed(&p.message, d.idx, &status)),
+                    None => p.due.push(d),
+                }
+            }
+            if p.due.is_empty() {
+                p.wire = None;
+            }
+        }
+        Ok(())
     }
 
     /// Records one message's decisions and tells its sender about failures.
@@ -479,12 +496,11 @@ impl QueueRunner {
         // Messages with nothing to send (expired, all recipients suppressed) are recorded
         // now; the others as soon as their last chunk is done, so that a slow destination
         // does not hold back what was delivered elsewhere.
-        for (p, n) in prepared.iter().zip(&pending) {
-            if *n == 0 {
-                self.finish_logged(scope, &p.message, p.decisions.clone())
-                    .await;
-            }
-        }
+        let idle = prepared.iter().zip(&pending).filter(|(_, n)| **n == 0);
+        futures::future::join_all(
+            idle.map(|(p, _)| self.finish_logged(scope, &p.message, p.decisions.clone())),
+        )
+        .await;
         let progress = std::sync::Mutex::new((pending, vec![Vec::new(); prepared.len()]));
         futures::stream::iter(jobs)
             .for_each_concurrent(self.settings.concurrency, |(domain, chunk)| {
@@ -517,11 +533,12 @@ impl QueueRunner {
                             }
                         }
                     }
-                    for (pi, decisions) in complete {
-                        if let Some(p) = prepared.get(pi) {
-                            self.finish_logged(scope, &p.message, decisions).await;
-                        }
-                    }
+                    // Together, so that their commits share the store's group commit.
+                    let finishing = complete.into_iter().filter_map(|(pi, decisions)| {
+                        let p = prepared.get(pi)?;
+                        Some(self.finish_logged(scope, &p.message, decisions))
+                    });
+                    futures::future::join_all(finishing).await;
                 }
             })
             .await;
