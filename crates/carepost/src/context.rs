@@ -25,7 +25,25 @@ pub fn load_config(args: &GlobalArgs) -> Result<Config, ConfigError> {
         config.store.database_url = Some(url.clone());
     }
     config.validate()?;
+    protection_rules(&config)?;
     Ok(config)
+}
+
+/// The protection rules: `dlp.rules_file`, or the built-in ones.
+pub fn protection_rules(config: &Config) -> Result<carepost_policy::rules::RuleSet, ConfigError> {
+    let Some(path) = &config.dlp.rules_file else {
+        return Ok(carepost_policy::rules::RuleSet::default());
+    };
+    let key = "dlp.rules_file";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
+    let rules: carepost_policy::rules::RuleSet = toml::from_str(&text).map_err(|e| {
+        ConfigError::new(key, format!("{}: {}", path.display(), e.message().trim()))
+    })?;
+    rules
+        .validate()
+        .map_err(|e| ConfigError::new(key, format!("{}: {e}", path.display())))?;
+    Ok(rules)
 }
 
 /// Where the master key comes from, and whether it was just created.

@@ -34,7 +34,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: &str, reason: impl Into<String>) -> Self {
+    /// An error about `key` (as `section.key`), saying what is wrong.
+    pub fn new(key: &str, reason: impl Into<String>) -> Self {
         Self {
             key: key.to_owned(),
             reason: reason.into(),
@@ -58,6 +59,29 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// SMTP submission.
     pub smtp: SmtpConfig,
+    /// PHI detection and the protection rules.
+    pub dlp: DlpConfig,
+}
+
+/// `[dlp]`: PHI detection and the protection rules applied to every message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DlpConfig {
+    /// A TOML file with the protection rules (`baseline` and `[[rules]]`); unset: the
+    /// built-in defaults.
+    pub rules_file: Option<PathBuf>,
+    /// How long a held message waits for review before it is rejected.
+    #[serde(with = "humantime_serde")]
+    pub quarantine_max_age: Duration,
+}
+
+impl Default for DlpConfig {
+    fn default() -> Self {
+        Self {
+            rules_file: None,
+            quarantine_max_age: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
 }
 
 /// `[server]`: the HTTP API, health and metrics endpoints.
@@ -354,6 +378,7 @@ mod tests {
                         && !rest.contains("key_file")
                         && !rest.contains("node_name")
                         && !rest.contains("trust_ca_file")
+                        && !rest.contains("rules_file")
                         && !rest.starts_with('"') =>
                 {
                     rest
@@ -384,6 +409,7 @@ mod tests {
             "tls_listen",
             "max_recipients",
             "dns",
+            "quarantine_max_age",
         ] {
             assert!(
                 TEMPLATE.contains(&format!("{key} =")),

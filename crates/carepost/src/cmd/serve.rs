@@ -61,7 +61,12 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     let addr = listener.local_addr()?;
 
     let wake = Arc::new(Notify::new());
-    let policy = Arc::new(carepost_delivery::ProtectionPolicy::with_defaults()?);
+    let mut policy = carepost_delivery::ProtectionPolicy::new(
+        carepost_policy::Scanner::with_defaults()?,
+        context::protection_rules(&config)?,
+    );
+    policy.quarantine_max_age = config.dlp.quarantine_max_age;
+    let policy = Arc::new(policy);
     // The patient name index is built before the first message is screened.
     let mut names_seen = carepost_delivery::protection_policy::NameFingerprints::new();
     carepost_delivery::protection_policy::refresh_names(&store, &policy, &mut names_seen).await?;

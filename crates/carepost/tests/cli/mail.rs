@@ -316,3 +316,120 @@ fn smtp_user_and_dkim_commands_refuse_bad_input_with_a_clear_message() {
     let out = run(dir.path(), &["dkim", "generate", "bad domain!"]);
     assert!(!out.status.success());
 }
+
+const RULES: &str = r#"
+baseline = "tls-verified"
+
+[[rules]]
+name = "no-mail-to-competitors"
+when = { recipient_domains = ["blocked.test"] }
+then = [{ action = "block", reason = "this domain may not receive our mail" }]
+
+[[rules]]
+name = "phi-exclusive"
+when = { contains_phi = true }
+then = [{ action = "require-protection", protection = "tls-exclusive" }]
+"#;
+
+#[test]
+fn protection_rules_from_the_rules_file_decide_and_are_shown_to_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    std::fs::write(
+        dir.path().join("carepost.toml"),
+        "[dlp]\nrules_file = \"rules.toml\"\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let token = created_secret(
+        dir.path(),
+        &[
+            "apikey",
+            "create",
+            "--scope",
+            "messages:send,messages:read,admin",
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let send = |to: &str, text: &str| {
+            c.post(format!("{}/api/v1/messages", server.base))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({
+                    "from": "desk@clinic.test", "to": [to], "subject": "Hello", "text": text,
+                }))
+                .send()
+        };
+        let blocked = send("x@blocked.test", "Hi").await.unwrap();
+        assert_eq!(blocked.status(), 422);
+        let body = blocked.text().await.unwrap();
+        assert!(
+            body.contains("this domain may not receive our mail"),
+            "{body}"
+        );
+
+        let phi = send(
+            "maria@patients.test",
+            "Maria's SSN is 536-22-1234, diabetes follow-up.",
+        )
+        .await
+        .unwrap();
+        assert_eq!(phi.status(), 201);
+        let id = phi.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let status: serde_json::Value = c
+            .get(format!("{}/api/v1/messages/{id}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["protection"], "tls-exclusive", "{status}");
+        assert!(
+            status["policy"]["rules_fired"]
+                .to_string()
+                .contains("phi-exclusive")
+        );
+
+        let rules: serde_json::Value = c
+            .get(format!("{}/api/v1/policy/rules", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rules["rules"][0]["name"], "no-mail-to-competitors");
+    });
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_broken_rules_file_is_one_line_naming_dlp_rules_file_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        "[[rules]]\nname = \"x\"\nthen = [{ action = \"teleport\" }]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("carepost.toml"),
+        "[dlp]\nrules_file = \"rules.toml\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("dlp.rules_file"), "{t}");
+    assert_eq!(t.trim().lines().count(), 1, "{t}");
+    assert!(
+        !dir.path().join("carepost-data").exists(),
+        "nothing started"
+    );
+}

@@ -4,6 +4,7 @@ mod contacts;
 mod dlp;
 mod health;
 mod messages;
+mod policy;
 mod quarantine;
 mod sandbox;
 mod suppressions;
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/v1/messages", post(messages::send))
         .route("/api/v1/messages/{id}", get(messages::status))
+        .route("/api/v1/policy/rules", get(policy::rules))
         .route("/api/v1/quarantine", get(quarantine::list))
         .route("/api/v1/quarantine/{id}", get(quarantine::view))
         .route("/api/v1/quarantine/{id}/release", post(quarantine::release))
