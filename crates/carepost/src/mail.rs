@@ -14,7 +14,7 @@ use carepost_delivery::{
 };
 use carepost_gateway::dns::{Route, Routes, StaticDns};
 use carepost_gateway::inbound::{SubmissionConfig, SubmissionLimits, tls::server_config};
-use carepost_gateway::outbound::{self, Deliverer};
+use carepost_gateway::outbound::{self, Deliverer, SmtpAuth};
 use tokio::sync::Notify;
 
 /// The outbound engine's settings from `[delivery]`.
@@ -35,9 +35,46 @@ pub fn delivery_config(config: &Config) -> outbound::DeliveryConfig {
     d
 }
 
-/// The outbound engine over the system's DNS resolvers (or none, `delivery.dns`).
+/// The relay and its credentials for `smarthost` mode (validated by `Config::validate`).
+fn smarthost(config: &Config) -> anyhow::Result<(Route, SmtpAuth)> {
+    let relay = &config.delivery.smarthost;
+    let host = relay.host.clone().unwrap_or_default();
+    let address = match relay.address {
+        Some(a) => a,
+        None => std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), relay.port))
+            .with_context(|| format!("cannot resolve delivery.smarthost.host {host}"))?
+            .next()
+            .with_context(|| format!("delivery.smarthost.host {host} has no address"))?,
+    };
+    let password = match (&relay.password, &relay.password_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| {
+                format!(
+                    "cannot read delivery.smarthost.password_file {}",
+                    file.display()
+                )
+            })?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+        (None, None) => anyhow::bail!("delivery.smarthost needs password_file or password"),
+    };
+    let auth = SmtpAuth {
+        username: relay.username.clone().unwrap_or_default(),
+        password: zeroize::Zeroizing::new(password),
+    };
+    Ok((Route { mx: host, address }, auth))
+}
+
+/// The outbound engine over the system's DNS resolvers (or none, `delivery.dns`); in
+/// `smarthost` mode every domain without its own route goes to the relay.
 pub fn deliverer(config: &Config) -> anyhow::Result<Deliverer> {
-    let settings = delivery_config(config);
+    let mut settings = delivery_config(config);
+    if config.delivery.mode == DeliveryMode::Smarthost {
+        let (relay, auth) = smarthost(config)?;
+        settings.relay = Some(relay);
+        settings.auth = Some(auth);
+    }
     let built = match config.delivery.dns {
         DnsMode::System => Deliverer::from_config(&settings),
         // An empty zone: every name has no records, so only routes lead anywhere.
@@ -54,8 +91,7 @@ pub fn transport(config: &Config) -> anyhow::Result<Transport> {
     Ok(match config.delivery.mode {
         DeliveryMode::Sandbox => Transport::Sandbox,
         DeliveryMode::Direct => Transport::Direct(Arc::new(deliverer(config)?)),
-        // Refused by `Config::validate`; kept exhaustive so a new mode is a compile error.
-        DeliveryMode::Smarthost => anyhow::bail!("delivery.mode = \"smarthost\" is not available"),
+        DeliveryMode::Smarthost => Transport::Direct(Arc::new(deliverer(config)?)),
     })
 }
 

@@ -40,6 +40,39 @@ pub struct RouteConfig {
     pub address: SocketAddr,
 }
 
+/// `[delivery.smarthost]`: the relay every message goes through in `smarthost` mode.
+/// TLS (STARTTLS, certificate verified for `host`) and AUTH PLAIN are always required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmarthostConfig {
+    /// The relay's host name; its certificate must be valid for it.
+    pub host: Option<String>,
+    /// The submission port (STARTTLS).
+    pub port: u16,
+    /// Connect here instead of resolving `host` (private networks, tests).
+    pub address: Option<SocketAddr>,
+    /// The user name for AUTH.
+    pub username: Option<String>,
+    /// A file holding the password (one line). Or set `password`, e.g. from the
+    /// environment as `CAREPOST_DELIVERY__SMARTHOST__PASSWORD`.
+    pub password_file: Option<PathBuf>,
+    /// The password itself (prefer `password_file` or the environment).
+    pub password: Option<String>,
+}
+
+impl Default for SmarthostConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            address: None,
+            username: None,
+            password_file: None,
+            password: None,
+        }
+    }
+}
+
 /// `[delivery]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -80,6 +113,8 @@ pub struct DeliveryConfig {
     pub dns: DnsMode,
     /// Per-domain routes that replace DNS (tests, private networks).
     pub routes: BTreeMap<String, RouteConfig>,
+    /// The relay for `smarthost` mode.
+    pub smarthost: SmarthostConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -99,6 +134,7 @@ impl Default for DeliveryConfig {
             trust_ca_file: None,
             dns: DnsMode::System,
             routes: BTreeMap::new(),
+            smarthost: SmarthostConfig::default(),
         }
     }
 }

@@ -111,6 +111,19 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         carepost_delivery::Transport::Sandbox => println!(
             "  delivery:     sandbox (nothing leaves this machine; GET /api/v1/sandbox/messages)"
         ),
+        carepost_delivery::Transport::Direct(_)
+            if config.delivery.mode == carepost_config::DeliveryMode::Smarthost =>
+        {
+            println!(
+                "  delivery:     smarthost {} (verified TLS and AUTH)",
+                config
+                    .delivery
+                    .smarthost
+                    .host
+                    .as_deref()
+                    .unwrap_or_default()
+            )
+        }
         carepost_delivery::Transport::Direct(_) => {
             println!("  delivery:     direct (MX delivery under verified TLS only)")
         }

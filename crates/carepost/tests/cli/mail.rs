@@ -433,3 +433,104 @@ fn a_broken_rules_file_is_one_line_naming_dlp_rules_file_with_exit_code_2() {
         "nothing started"
     );
 }
+
+/// Starts a relay that requires AUTH, and carepost in smarthost mode pointed at it with
+/// `password`; sends one message over the API and returns its status once it settled.
+fn through_smarthost(
+    password: &str,
+) -> (
+    serde_json::Value,
+    Vec<carepost_gateway::testpeer::ReceivedMessage>,
+) {
+    use carepost_gateway::testpeer::{PeerConfig, TestCa, TestPeer};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("relay test CA");
+    let mut peer_config = PeerConfig::new(Some(ca.issue(&["relay.test"])));
+    peer_config.auth = Some(("carepost".into(), "relay-secret".into()));
+    let peer = rt.block_on(TestPeer::start(peer_config)).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.path().join("relay-password"), format!("{password}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("carepost.toml"),
+        format!(
+            "[delivery]\nmode = \"smarthost\"\ndns = \"none\"\ntrust_ca_file = \"ca.pem\"\n\
+             [delivery.smarthost]\nhost = \"relay.test\"\naddress = \"{}\"\n\
+             username = \"carepost\"\npassword_file = \"relay-password\"\n",
+            peer.address()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert!(
+        server.banner.contains("smarthost relay.test"),
+        "{}",
+        server.banner
+    );
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:send,messages:read"],
+    );
+    let status = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let r = c
+            .post(format!("{}/api/v1/messages", server.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "from": "desk@clinic.test", "to": ["maria@anywhere.test"],
+                "subject": "Your visit", "text": "See you on Tuesday.",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for _ in 0..600 {
+            let s: serde_json::Value = c
+                .get(format!("{}/api/v1/messages/{id}", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if s["recipients"][0]["attempts"].as_i64().unwrap_or(0) > 0 {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no delivery attempt was made");
+    });
+    let received = peer.received();
+    drop(server);
+    (status, received)
+}
+
+#[test]
+fn smarthost_mode_relays_over_verified_tls_after_auth() {
+    let (status, received) = through_smarthost("relay-secret");
+    assert_eq!(status["recipients"][0]["state"], "delivered", "{status}");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].authenticated_as.as_deref(), Some("carepost"));
+    assert!(received[0].tls_version.is_some());
+    assert_eq!(
+        received[0].recipients,
+        vec!["maria@anywhere.test".to_owned()]
+    );
+}
+
+#[test]
+fn a_relay_that_refuses_the_credentials_defers_the_message_and_sends_nothing() {
+    let (status, received) = through_smarthost("wrong");
+    assert_eq!(status["recipients"][0]["state"], "deferred", "{status}");
+    let events = status["recipients"][0]["events"].to_string();
+    assert!(
+        events.contains("auth") && events.contains("535"),
+        "{events}"
+    );
+    assert!(received.is_empty());
+}

@@ -32,6 +32,10 @@ pub struct MxSet {
     pub dnssec: DnssecStatus,
     /// Whether the domain had no MX and its own name is used (RFC 5321 §5.1).
     pub implicit: bool,
+    /// Whether the host is the operator's relay (smarthost) rather than the domain's own
+    /// mail exchanger: the domain's MTA-STS policy then does not apply to it.
+    #[serde(default)]
+    pub relay: bool,
 }
 
 /// Why a domain's mail exchangers could not be determined.
@@ -71,12 +75,27 @@ impl MxError {
 pub struct MxResolver {
     dns: Arc<dyn DnsLookup>,
     routes: Routes,
+    relay: Option<super::Route>,
 }
 
 impl MxResolver {
     /// A resolver over `dns` with operator `routes` (use `Routes::new()` for none).
     pub fn new(dns: Arc<dyn DnsLookup>, routes: Routes) -> MxResolver {
-        MxResolver { dns, routes }
+        MxResolver {
+            dns,
+            routes,
+            relay: None,
+        }
+    }
+
+    /// Sends every domain without its own route to `relay` (smarthost mode); the
+    /// certificate is checked against `relay.mx`.
+    pub fn with_relay(mut self, relay: super::Route) -> MxResolver {
+        self.relay = Some(super::Route {
+            mx: normalize_domain(&relay.mx),
+            address: relay.address,
+        });
+        self
     }
 
     /// The underlying DNS (for TLSA and TXT lookups).
@@ -87,7 +106,12 @@ impl MxResolver {
     /// The mail exchangers of `domain`, most preferred first.
     pub async fn mail_exchangers(&self, domain: &str) -> Result<MxSet, MxError> {
         let domain = normalize_domain(domain);
-        if let Some(route) = self.routes.get(&domain) {
+        let routed = self
+            .routes
+            .get(&domain)
+            .map(|r| (r, false))
+            .or_else(|| self.relay.as_ref().map(|r| (r, true)));
+        if let Some((route, relay)) = routed {
             let host = MailExchanger {
                 name: route.mx.clone(),
                 preference: 0,
@@ -98,6 +122,7 @@ impl MxResolver {
                 hosts: vec![host],
                 dnssec: DnssecStatus::Secure,
                 implicit: false,
+                relay,
             });
         }
 
@@ -119,6 +144,7 @@ impl MxResolver {
                 hosts: vec![host],
                 dnssec: answer.dnssec,
                 implicit: true,
+                relay: false,
             });
         }
 
@@ -139,6 +165,7 @@ impl MxResolver {
             hosts,
             dnssec: answer.dnssec,
             implicit: false,
+            relay: false,
         })
     }
 

@@ -27,6 +27,9 @@ pub struct ClientOptions {
     pub ehlo_name: String,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Credentials to authenticate with after TLS (smarthost mode); never sent before
+    /// the certificate verified.
+    pub auth: Option<SmtpAuth>,
 }
 
 impl ClientOptions {
@@ -35,7 +38,49 @@ impl ClientOptions {
         ClientOptions {
             ehlo_name: ehlo_name.into(),
             timeouts: Timeouts::default(),
+            auth: None,
         }
+    }
+}
+
+/// A user name and password for AUTH PLAIN (RFC 4616) to a relay. `Debug` hides the
+/// password.
+#[derive(Clone)]
+pub struct SmtpAuth {
+    /// The user name.
+    pub username: String,
+    /// The password, wiped from memory when dropped.
+    pub password: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for SmtpAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpAuth")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// AUTH PLAIN over the verified TLS connection; anything but 235 refuses the relay.
+async fn authenticate<S>(wire: &mut Wire<S>, auth: &SmtpAuth) -> Result<(), FailureReason>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use base64::Engine;
+    let token = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(format!(
+        "\0{}\0{}",
+        auth.username,
+        auth.password.as_str()
+    )));
+    let line = zeroize::Zeroizing::new(format!("AUTH PLAIN {}", token.as_str()));
+    let reply = wire.command(&line, SmtpStage::Auth).await?;
+    if reply.code == 235 {
+        Ok(())
+    } else {
+        Err(FailureReason::Rejected {
+            stage: SmtpStage::Auth,
+            reply,
+        })
     }
 }
 
@@ -246,6 +291,15 @@ impl SmtpConnection {
                 tls: Some(tls.clone()),
                 certificate: Some(certificate.clone()),
             })?;
+        if let Some(auth) = &options.auth {
+            authenticate(&mut wire, auth)
+                .await
+                .map_err(|reason| ConnectFailure {
+                    reason,
+                    tls: Some(tls.clone()),
+                    certificate: Some(certificate.clone()),
+                })?;
+        }
         tracing::debug!(mx = %host.mx.name, %address, version = %tls.version, method = ?certificate.method, "verified TLS established");
         Ok(SmtpConnection {
             wire,

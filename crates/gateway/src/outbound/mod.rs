@@ -18,7 +18,7 @@ mod tls;
 mod transaction;
 mod wire;
 
-pub use connection::{ClientOptions, ConnectFailure, SmtpConnection};
+pub use connection::{ClientOptions, ConnectFailure, SmtpAuth, SmtpConnection};
 pub use deliver::Deliverer;
 pub use outcome::{
     AttemptEvidence, DaneEvidence, Disposition, FailureReason, MessageReport, OutboundMessage,

@@ -75,6 +75,8 @@ pub enum SmtpStage {
     DataEnd,
     /// RSET between transactions.
     Reset,
+    /// AUTH to a relay (smarthost).
+    Auth,
 }
 
 /// Why verified TLS could not be established with an MX host. The message was NOT sent.

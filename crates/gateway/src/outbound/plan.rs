@@ -50,7 +50,13 @@ pub async fn plan(
     domain: &str,
 ) -> Result<DeliveryPlan, MxError> {
     let set = mx.mail_exchangers(domain).await?;
-    let policy = mta_sts.policy(&set.domain).await;
+    // A relay is the operator's own next hop, not the domain's MX: the domain's MTA-STS
+    // policy names its MX hosts and cannot apply to it (the relay enforces it onwards).
+    let policy = if set.relay {
+        None
+    } else {
+        mta_sts.policy(&set.domain).await
+    };
     // RFC 7672 §2.2: DANE applies only to MX hosts obtained from a secure MX answer
     // (operator routes count as secure configuration).
     let dane_eligible = set.dnssec == DnssecStatus::Secure;

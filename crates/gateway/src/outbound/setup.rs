@@ -25,6 +25,10 @@ pub struct DeliveryConfig {
     pub timeouts: Timeouts,
     /// MTA-STS policy fetch settings.
     pub mta_sts_fetch: FetchConfig,
+    /// Smarthost mode: every domain without its own route goes to this relay.
+    pub relay: Option<crate::dns::Route>,
+    /// Credentials for the relay (AUTH PLAIN after verified TLS).
+    pub auth: Option<super::connection::SmtpAuth>,
 }
 
 impl DeliveryConfig {
@@ -36,6 +40,8 @@ impl DeliveryConfig {
             trust_ca_file: None,
             timeouts: Timeouts::default(),
             mta_sts_fetch: FetchConfig::default(),
+            relay: None,
+            auth: None,
         }
     }
 }
@@ -70,10 +76,14 @@ impl Deliverer {
         let trust = TrustStore::from_config(config.trust_ca_file.as_deref())?;
         let fetcher = MtaStsFetcher::new(trust.roots(), config.mta_sts_fetch.clone())?;
         let mta_sts = MtaStsResolver::new(dns.clone(), Some(fetcher), Arc::new(MtaStsCache::new()));
-        let mx = MxResolver::new(dns, config.routes.clone());
+        let mut mx = MxResolver::new(dns, config.routes.clone());
+        if let Some(relay) = &config.relay {
+            mx = mx.with_relay(relay.clone());
+        }
         let options = ClientOptions {
             ehlo_name: config.ehlo_name.clone(),
             timeouts: config.timeouts,
+            auth: config.auth.clone(),
         };
         Ok(Deliverer::new(mx, Arc::new(mta_sts), trust, options))
     }

@@ -56,6 +56,9 @@ pub struct PeerConfig {
     pub close_mid_data: bool,
     /// Wait this long before every reply (for "slow server" scenarios).
     pub delay: Duration,
+    /// Act as a relay that requires AUTH PLAIN (after TLS) with this user name and
+    /// password before MAIL.
+    pub auth: Option<(String, String)>,
 }
 
 impl PeerConfig {
@@ -70,6 +73,7 @@ impl PeerConfig {
             unknown_recipients: Vec::new(),
             close_mid_data: false,
             delay: Duration::ZERO,
+            auth: None,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct ReceivedMessage {
     pub tls_version: Option<String>,
     /// When the peer accepted it (just before its `250`).
     pub received_at: std::time::Instant,
+    /// The user name the client authenticated as, if it did.
+    pub authenticated_as: Option<String>,
 }
 
 #[derive(Default)]
@@ -180,6 +186,7 @@ struct Session {
     record: Arc<Mutex<Record>>,
     from: Option<String>,
     recipients: Vec<String>,
+    authenticated: Option<String>,
 }
 
 enum Next {
@@ -195,6 +202,7 @@ impl Session {
             record,
             from: None,
             recipients: Vec::new(),
+            authenticated: None,
         }
     }
 
@@ -246,6 +254,17 @@ impl Session {
                 return Ok(Next::StartTls);
             }
             Ok(Request::StartTls) => self.reply(io, "454 4.7.0 TLS not available").await?,
+            Ok(Request::Auth {
+                initial_response, ..
+            }) => {
+                let reply = self.auth(tls, &initial_response);
+                self.reply(io, reply).await?;
+            }
+            Ok(Request::Mail { .. })
+                if self.config.auth.is_some() && self.authenticated.is_none() =>
+            {
+                self.reply(io, "530 5.7.0 Authentication required").await?;
+            }
             Ok(Request::Mail { from }) => {
                 self.count_plaintext(tls);
                 if let Some(text) = self.rejection(PeerStage::Mail) {
@@ -344,10 +363,30 @@ impl Session {
             data,
             tls_version: io.get_ref().tls_version(),
             received_at: std::time::Instant::now(),
+            authenticated_as: self.authenticated.clone(),
         };
         lock(&self.record).messages.push(message);
         self.reply(io, "250 2.0.0 Message accepted").await?;
         Ok(Next::Continue)
+    }
+
+    fn auth(&mut self, tls: bool, initial_response: &str) -> &'static str {
+        use base64::Engine;
+        let Some((user, password)) = &self.config.auth else {
+            return "502 5.5.1 AUTH not offered";
+        };
+        if !tls {
+            return "538 5.7.11 Encryption required for requested authentication mechanism";
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(initial_response.trim())
+            .unwrap_or_default();
+        if decoded == format!("\0{user}\0{password}").into_bytes() {
+            self.authenticated = Some(user.clone());
+            "235 2.7.0 Authentication successful"
+        } else {
+            "535 5.7.8 Authentication credentials invalid"
+        }
     }
 
     fn ehlo_reply(&self, tls: bool) -> String {
@@ -362,6 +401,9 @@ impl Session {
             self.config.identity.is_some() || self.config.announce_starttls_without_identity;
         if !tls && starttls {
             lines.push("STARTTLS".into());
+        }
+        if tls && self.config.auth.is_some() {
+            lines.push("AUTH PLAIN".into());
         }
         let last = lines.len() - 1;
         lines
