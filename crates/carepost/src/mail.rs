@@ -114,6 +114,8 @@ pub fn runner_settings(config: &Config) -> RunnerSettings {
     let node = d.node_name.clone().unwrap_or_else(machine_name);
     let mut settings = RunnerSettings::new(node, d.hostname.clone());
     settings.concurrency = d.concurrency;
+    settings.per_destination = d.per_destination_connections;
+    settings.per_destination_rate = d.per_destination_rate;
     settings.retry = RetrySchedule {
         first: d.retry_first,
         max_interval: d.retry_max_interval,

@@ -107,6 +107,10 @@ pub struct DeliveryConfig {
     pub max_message_bytes: usize,
     /// Messages delivered at the same time.
     pub concurrency: usize,
+    /// Connections opened at once to one destination domain (each carries many messages).
+    pub per_destination_connections: usize,
+    /// Messages per second to one destination domain (0: unlimited).
+    pub per_destination_rate: u32,
     /// PEM file of extra CAs trusted for outbound TLS (private PKI, tests).
     pub trust_ca_file: Option<PathBuf>,
     /// Where MX, TLSA and MTA-STS records come from.
@@ -131,6 +135,8 @@ impl Default for DeliveryConfig {
             delay_notice_after: Duration::from_secs(4 * 3600),
             max_message_bytes: 25 * 1024 * 1024,
             concurrency: 64,
+            per_destination_connections: 8,
+            per_destination_rate: 0,
             trust_ca_file: None,
             dns: DnsMode::System,
             routes: BTreeMap::new(),

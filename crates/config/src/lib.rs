@@ -322,6 +322,12 @@ impl Config {
         if d.hostname.is_empty() || d.hostname.contains(char::is_whitespace) {
             return Err(ConfigError::new("delivery.hostname", "must be a host name"));
         }
+        if d.per_destination_connections == 0 {
+            return Err(ConfigError::new(
+                "delivery.per_destination_connections",
+                "must be at least 1",
+            ));
+        }
         if d.concurrency == 0 {
             return Err(ConfigError::new(
                 "delivery.concurrency",

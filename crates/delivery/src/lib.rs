@@ -21,6 +21,7 @@ pub mod compose;
 pub mod dsn;
 pub mod evidence;
 pub mod intake;
+pub mod pacing;
 pub mod protection_policy;
 pub mod quarantine;
 pub mod runner;

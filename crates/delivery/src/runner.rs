@@ -60,6 +60,8 @@ pub struct RunnerSettings {
     pub concurrency: usize,
     /// Connections opened at once to one destination domain; each carries many messages.
     pub per_destination: usize,
+    /// Messages per second to one destination domain (0: unlimited).
+    pub per_destination_rate: u32,
     /// Retries and maximum age.
     pub retry: RetrySchedule,
     /// How long a message may stay undelivered before its sender gets one notice that it
@@ -84,6 +86,7 @@ impl RunnerSettings {
             batch: 256,
             concurrency: 64,
             per_destination: 8,
+            per_destination_rate: 0,
             retry: RetrySchedule::default(),
             tls_fallback_after: Duration::from_secs(4 * 3600),
             delay_notice_after: Duration::from_secs(4 * 3600),
@@ -101,6 +104,7 @@ pub struct QueueRunner {
     settings: Arc<RunnerSettings>,
     wake: Arc<Notify>,
     dkim: DkimSigning,
+    pacer: Arc<crate::pacing::Pacer>,
 }
 
 /// Batches one organization may take in one round before the others get their turn.
@@ -150,12 +154,14 @@ impl QueueRunner {
         settings: RunnerSettings,
         wake: Arc<Notify>,
     ) -> Self {
+        let pacer = Arc::new(crate::pacing::Pacer::new(settings.per_destination_rate));
         Self {
             store,
             transport,
             settings: Arc::new(settings),
             wake,
             dkim: DkimSigning::default(),
+            pacer,
         }
     }
 
@@ -481,7 +487,10 @@ impl QueueRunner {
         let mut pending = vec![0usize; prepared.len()];
         for (domain, items) in by_domain {
             let connections = self.settings.per_destination.clamp(1, items.len());
-            let size = items.len().div_ceil(connections);
+            let mut size = items.len().div_ceil(connections);
+            if let Some(burst) = self.pacer.burst() {
+                size = size.min(burst.max(1));
+            }
             let mut items = items.into_iter().peekable();
             while items.peek().is_some() {
                 let chunk: Vec<_> = items.by_ref().take(size).collect();
@@ -571,6 +580,7 @@ impl QueueRunner {
             });
             sent.push((pi, due));
         }
+        self.pacer.acquire(&domain, outbound.len()).await;
         let reports = deliverer.deliver(&domain, &outbound).await;
         let mut decisions = Vec::new();
         for ((pi, due), report) in sent.into_iter().zip(reports) {
