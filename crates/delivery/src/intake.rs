@@ -164,15 +164,15 @@ impl Intake {
     }
 
     /// Accepts a message from the HTTP send API. `idempotency_key` (the header) wins over
-    /// the body field when both are given. Returns the acceptance and the number of
-    /// distinct envelope recipients.
+    /// the body field when both are given. Returns the acceptance, the number of
+    /// distinct envelope recipients, and whether the policy held the message for review.
     pub async fn submit_api(
         &self,
         org: &OrgScope,
         by: &AccessContext,
         request: &SendRequest,
         idempotency_key: Option<String>,
-    ) -> Result<(Accepted, usize), IntakeError> {
+    ) -> Result<(Accepted, usize, bool), IntakeError> {
         let composed = request.compose(self.settings.max_message_bytes)?;
         let recipients = composed.recipients.len();
         let candidate = Candidate {
@@ -186,8 +186,8 @@ impl Intake {
             recipients: composed.recipients,
             content: composed.content,
         };
-        let accepted = self.accept(org, by, candidate).await?;
-        Ok((accepted, recipients))
+        let (accepted, held) = self.accept(org, by, candidate).await?;
+        Ok((accepted, recipients, held))
     }
 
     /// Accepts a message from SMTP submission.
@@ -213,7 +213,7 @@ impl Intake {
             recipients: submission.recipients,
             content: submission.content,
         };
-        self.accept(org, by, candidate).await
+        Ok(self.accept(org, by, candidate).await?.0)
     }
 
     /// Screens the message, then blocks it (audited, nothing stored), holds it, or
@@ -223,7 +223,7 @@ impl Intake {
         org: &OrgScope,
         by: &AccessContext,
         c: Candidate,
-    ) -> Result<Accepted, IntakeError> {
+    ) -> Result<(Accepted, bool), IntakeError> {
         let content: Arc<[u8]> = Arc::from(c.content);
         let screened = self
             .policy
@@ -283,9 +283,10 @@ impl Intake {
             policy: Some(screened.record),
             hold,
         };
+        let held = message.hold.is_some();
         let accepted = org.accept_message(by, message).await?;
         self.wake.notify_one();
-        Ok(accepted)
+        Ok((accepted, held))
     }
 }
 

@@ -402,15 +402,17 @@ impl QueueRunner {
                 audit_detail: d.audit,
             })
             .collect();
-        scope
-            .record_attempts(&system(), message.id, records)
-            .await?;
+        // Notices first: their idempotency keys make a replay after a crash harmless,
+        // while a notice queued after the states could be lost in between.
         if !failures.is_empty() {
             self.notify_sender(scope, message, &failures).await?;
         }
         if !delayed.is_empty() {
             self.notify_sender(scope, message, &delayed).await?;
         }
+        scope
+            .record_attempts(&system(), message.id, records)
+            .await?;
         Ok(())
     }
 

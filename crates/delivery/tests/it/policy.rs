@@ -146,7 +146,7 @@ both_backends!(
     |db| async move {
         let (store, org) = setup(&db).await;
         let intake = intake_with(Duration::from_secs(3600));
-        let (accepted, _) = intake
+        let (accepted, ..) = intake
             .submit_api(&org, &sender(), &with_image(), None)
             .await
             .unwrap();
@@ -211,7 +211,7 @@ both_backends!(
     |db| async move {
         let (store, org) = setup(&db).await;
         let intake = intake_with(Duration::from_secs(3600));
-        let (accepted, _) = intake
+        let (accepted, ..) = intake
             .submit_api(&org, &sender(), &with_image(), None)
             .await
             .unwrap();
@@ -239,7 +239,7 @@ both_backends!(
     |db| async move {
         let (store, org) = setup(&db).await;
         let intake = intake_with(Duration::ZERO);
-        let (accepted, _) = intake
+        let (accepted, ..) = intake
             .submit_api(&org, &sender(), &with_image(), None)
             .await
             .unwrap();
@@ -300,7 +300,7 @@ both_backends!(
             let intake = intake.clone();
             let letter = letter.clone();
             async move {
-                let (a, _) = intake
+                let (a, ..) = intake
                     .submit_api(&org, &sender(), &letter, None)
                     .await
                     .unwrap();

@@ -38,7 +38,7 @@ pub(crate) async fn send(
         ),
     };
     let org = caller.org(&state).await?;
-    let (accepted, recipients) = state
+    let (accepted, recipients, held) = state
         .intake
         .submit_api(&org, &caller.access(), &request, idempotency_key)
         .await?;
@@ -50,7 +50,7 @@ pub(crate) async fn send(
         status,
         Json(json!({
             "id": accepted.id(),
-            "status": "queued",
+            "status": if held { "held" } else { "queued" },
             "recipients": recipients,
             "duplicate": duplicate,
         })),

@@ -714,7 +714,14 @@ both_backends!(
                 }],
             })
         };
-        let first = room.send_new(&send, &image("Form one")).await;
+        let answer: Value = room
+            .send(&send, &image("Form one"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["status"], "held", "{answer}");
+        let first = answer["id"].as_str().unwrap().to_owned();
         let second = room.send_new(&send, &image("Form two")).await;
         assert_eq!(room.runner.run_once().await.unwrap(), 0, "held, not sent");
 
