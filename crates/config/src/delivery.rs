@@ -167,6 +167,10 @@ pub struct SmtpConfig {
     /// How long a connection may sit idle between commands.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// Messages one credential may submit per minute (0: no limit).
+    pub max_messages_per_minute_per_user: u32,
+    /// Messages one client address may submit per minute (0: no limit).
+    pub max_messages_per_minute_per_ip: u32,
 }
 
 impl Default for SmtpConfig {
@@ -180,6 +184,8 @@ impl Default for SmtpConfig {
             max_recipients: 100,
             max_connections_per_ip: 20,
             idle_timeout: Duration::from_secs(300),
+            max_messages_per_minute_per_user: 60_000,
+            max_messages_per_minute_per_ip: 60_000,
         }
     }
 }

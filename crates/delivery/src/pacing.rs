@@ -1,5 +1,6 @@
-//! Per-destination rate limits: a token bucket per recipient domain, so that carepost
-//! never sends a receiving server more messages per second than it was configured to.
+//! Rate limits as token buckets per key: per recipient domain for delivery (carepost never
+//! sends a receiving server more messages per second than configured), per SMTP
+//! credential and per client address for submission.
 //!
 //! The bucket is pure arithmetic over a caller-supplied clock ([`Pacer::reserve`]); the
 //! runner turns the returned wait into a sleep.
@@ -24,9 +25,44 @@ struct Bucket {
 impl Pacer {
     /// `per_second` messages per second per domain; 0 means unlimited.
     pub fn new(per_second: u32) -> Pacer {
+        Pacer::with_rate(f64::from(per_second))
+    }
+
+    /// `per_minute` messages per minute per key; 0 means unlimited.
+    pub fn per_minute(per_minute: u32) -> Pacer {
+        Pacer::with_rate(f64::from(per_minute) / 60.0)
+    }
+
+    fn with_rate(per_second: f64) -> Pacer {
         Pacer {
-            rate: (per_second > 0).then(|| f64::from(per_second)),
+            rate: (per_second > 0.0).then_some(per_second),
             buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `key` at `now` if one is there (the bucket holds a minute's
+    /// worth for per-minute rates, a second's otherwise); `false` means over the limit.
+    pub fn try_take(&self, key: &str, now: Instant) -> bool {
+        let Some(rate) = self.rate else {
+            return true;
+        };
+        let capacity = if rate < 1.0 { rate * 60.0 } else { rate };
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, b| now.saturating_duration_since(b.at).as_secs() < 3600);
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 
@@ -69,6 +105,20 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_per_minute_limit_refuses_the_next_message_until_a_token_returns() {
+        let p = Pacer::per_minute(3);
+        let t0 = Instant::now();
+        assert!(p.try_take("ehr", t0) && p.try_take("ehr", t0) && p.try_take("ehr", t0));
+        assert!(!p.try_take("ehr", t0), "a fourth message within the minute");
+        assert!(p.try_take("other", t0), "keys are separate");
+        assert!(
+            p.try_take("ehr", t0 + Duration::from_secs(20)),
+            "one token per 20 s"
+        );
+        assert!(Pacer::per_minute(0).try_take("x", t0));
+    }
 
     #[test]
     fn without_a_rate_nothing_waits() {

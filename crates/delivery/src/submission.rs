@@ -5,19 +5,41 @@ use carepost_core::{AccessContext, Actor, OrgId};
 use carepost_gateway::inbound::{HandlerError, SubmissionHandler, SubmittedMessage, Submitter};
 use carepost_store::{Store, StoreError};
 
+use std::sync::Arc;
+
 use crate::intake::{Intake, IntakeError, SmtpSubmission};
+use crate::pacing::Pacer;
 
 /// Authenticates SMTP credentials and queues submitted messages.
 #[derive(Clone)]
 pub struct StoreSubmissions {
     store: Store,
     intake: Intake,
+    per_credential: Arc<Pacer>,
+    per_address: Arc<Pacer>,
 }
 
 impl StoreSubmissions {
-    /// A handler over `store`, queueing through `intake`.
+    /// A handler over `store`, queueing through `intake`, without message rate limits.
     pub fn new(store: Store, intake: Intake) -> Self {
-        Self { store, intake }
+        Self::with_limits(store, intake, 0, 0)
+    }
+
+    /// As [`new`](Self::new), accepting at most `per_credential` messages a minute from
+    /// one credential and `per_address` from one client address (0: no limit); a message
+    /// over a limit gets `451` and may be sent again later.
+    pub fn with_limits(
+        store: Store,
+        intake: Intake,
+        per_credential: u32,
+        per_address: u32,
+    ) -> Self {
+        Self {
+            store,
+            intake,
+            per_credential: Arc::new(Pacer::per_minute(per_credential)),
+            per_address: Arc::new(Pacer::per_minute(per_address)),
+        }
     }
 }
 
@@ -59,6 +81,16 @@ impl SubmissionHandler for StoreSubmissions {
         let Some((org, name)) = parse_submitter_id(&message.submitter.id) else {
             return Err(HandlerError::Temporary("malformed submitter id".into()));
         };
+        let now = std::time::Instant::now();
+        if !self.per_credential.try_take(&message.submitter.id, now)
+            || !self
+                .per_address
+                .try_take(&message.peer.ip().to_string(), now)
+        {
+            return Err(HandlerError::Temporary(
+                "message rate limit of the credential or client address reached".into(),
+            ));
+        }
         let scope = self.store.org(org).await.map_err(|e| temporary(&e))?;
         let by = AccessContext {
             actor: Actor::SmtpUser(name.to_owned()),

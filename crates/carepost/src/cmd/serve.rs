@@ -83,7 +83,12 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         let starttls = mail::bind(config.smtp.listen, "smtp.listen / --smtp-listen").await?;
         let implicit =
             mail::bind(config.smtp.tls_listen, "smtp.tls_listen / --smtps-listen").await?;
-        let handler = Arc::new(StoreSubmissions::new(store.clone(), intake.clone()));
+        let handler = Arc::new(StoreSubmissions::with_limits(
+            store.clone(),
+            intake.clone(),
+            config.smtp.max_messages_per_minute_per_user,
+            config.smtp.max_messages_per_minute_per_ip,
+        ));
         let server = SubmissionServer::new(mail::submission_config(&config)?, tls, handler);
         Some((server, starttls, implicit, certificate))
     } else {

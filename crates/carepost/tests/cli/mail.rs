@@ -534,3 +534,55 @@ fn a_relay_that_refuses_the_credentials_defers_the_message_and_sends_nothing() {
     );
     assert!(received.is_empty());
 }
+
+#[test]
+fn a_credential_over_its_message_rate_gets_451_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("carepost.toml"),
+        "[smtp]\nmax_messages_per_minute_per_user = 1\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let password = created_secret(
+        dir.path(),
+        &["smtp-user", "create", "ehr", "--from-domain", "clinic.test"],
+    );
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:read"],
+    );
+    let smtps = server.smtps.unwrap().to_string();
+    let swaks = || {
+        Command::new("swaks")
+            .args(["--server", &smtps, "--tls-on-connect"])
+            .args([
+                "--auth",
+                "PLAIN",
+                "--auth-user",
+                "ehr",
+                "--auth-password",
+                &password,
+            ])
+            .args(["--from", "notify@clinic.test", "--to", "pat@patients.test"])
+            .args([
+                "--header",
+                "From: notify@clinic.test",
+                "--body",
+                "Reminder.",
+            ])
+            .output()
+            .expect("swaks is installed (.ci/run installs it)")
+    };
+    let first = swaks();
+    assert!(first.status.success(), "{}", text(&first));
+    let second = swaks();
+    assert!(!second.status.success());
+    assert!(text(&second).contains("451"), "{}", text(&second));
+    assert_eq!(
+        sandbox_list(&server, &token, 1).len(),
+        1,
+        "only the first was kept"
+    );
+    assert!(server.stop().success());
+}
