@@ -75,6 +75,8 @@ pub struct DlpConfig {
     /// How long a held message waits for review before it is rejected.
     #[serde(with = "humantime_serde")]
     pub quarantine_max_age: Duration,
+    /// The address told when a rule with `notify-compliance` fires.
+    pub compliance_contact: Option<String>,
 }
 
 impl Default for DlpConfig {
@@ -82,6 +84,7 @@ impl Default for DlpConfig {
         Self {
             rules_file: None,
             quarantine_max_age: Duration::from_secs(14 * 24 * 3600),
+            compliance_contact: None,
         }
     }
 }
@@ -402,6 +405,7 @@ mod tests {
                         && !rest.contains("node_name")
                         && !rest.contains("trust_ca_file")
                         && !rest.contains("rules_file")
+                        && !rest.contains("compliance_contact")
                         // [delivery.smarthost] stays commented out: its keys have no
                         // defaults to compare.
                         && !rest.contains("relay.example.org")

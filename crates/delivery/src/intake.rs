@@ -253,6 +253,7 @@ impl Intake {
                     })),
                 )
                 .await?;
+                self.notify_compliance(org, None, &screened.record).await?;
                 return Err(IntakeError::Blocked { reason, rules });
             }
             Outcome::Hold { reason } => {
@@ -284,9 +285,94 @@ impl Intake {
             hold,
         };
         let held = message.hold.is_some();
+        let record = message.policy.clone().unwrap_or_default();
         let accepted = org.accept_message(by, message).await?;
+        if let Accepted::New(id) = accepted {
+            self.notify_compliance(org, Some(id), &record).await?;
+        }
         self.wake.notify_one();
         Ok((accepted, held))
+    }
+
+    /// Queues a notice to the compliance contact when a rule asked for one. It names the
+    /// rules, the disposition, PHI types and counts and the message id, never content or
+    /// addresses.
+    async fn notify_compliance(
+        &self,
+        org: &OrgScope,
+        message: Option<MessageId>,
+        record: &serde_json::Value,
+    ) -> Result<(), IntakeError> {
+        let Some(contact) = &self.policy.compliance_contact else {
+            return Ok(());
+        };
+        if record["notify_compliance"] != serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        let about = message.map_or_else(
+            || "none (refused, not kept)".to_owned(),
+            |id| id.to_string(),
+        );
+        let list = |v: &serde_json::Value| match v {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // Short lines: the notice stays 7-bit text that any client shows as written.
+        let text = format!(
+            "A protection rule asked for this notice.\r\n\r\n\
+             Message: {about}\r\n\
+             Rules: {}\r\n\
+             Disposition: {}\r\n\
+             Protection: {}\r\n\
+             PHI found: {}\r\n\r\n\
+             Content and addresses are not in this notice.\r\n\
+             An authorized reviewer can look the message up by its id.\r\n",
+            list(&record["rules_fired"]),
+            list(&record["disposition"]),
+            list(&record["protection"]),
+            list(&record["phi_counts"]),
+        );
+        let from = format!("carepost@{}", self.settings.hostname);
+        let raw = mail_builder::MessageBuilder::new()
+            .from(from.as_str())
+            .to(contact.as_str())
+            .subject("carepost: a protection rule asked for a compliance notice")
+            .header(
+                "Auto-Submitted",
+                mail_builder::headers::raw::Raw::new("auto-generated"),
+            )
+            .text_body(text)
+            .write_to_vec()
+            .unwrap_or_default();
+        let notice = NewMessage {
+            source: MessageSource::System,
+            submitter: Actor::system("dlp"),
+            protection: Protection::TlsVerified,
+            requiretls: false,
+            idempotency_key: message.map(|id| format!("compliance:{id}")),
+            tags: vec!["compliance".into()],
+            envelope: Envelope {
+                mail_from: Phi::new(String::new()),
+                recipients: vec![Phi::new(contact.clone())],
+            },
+            content: Phi::new(raw),
+            max_age: self.settings.max_age,
+            policy: None,
+            hold: None,
+        };
+        org.accept_message(&AccessContext::system("dlp"), notice)
+            .await?;
+        Ok(())
     }
 }
 

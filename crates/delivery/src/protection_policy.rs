@@ -28,6 +28,9 @@ pub struct ProtectionPolicy {
     names: RwLock<HashMap<OrgId, Arc<PatientNameIndex>>>,
     /// How long a held message waits for review before it is rejected.
     pub quarantine_max_age: Duration,
+    /// Who is told when a rule with `notify-compliance` fires (rule names, PHI types and
+    /// counts, the message id: never content).
+    pub compliance_contact: Option<String>,
 }
 
 /// What intake does with a message.
@@ -73,6 +76,7 @@ impl ProtectionPolicy {
             rules,
             names: RwLock::new(HashMap::new()),
             quarantine_max_age: Duration::from_secs(14 * 24 * 3600),
+            compliance_contact: None,
         }
     }
 

@@ -66,6 +66,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         context::protection_rules(&config)?,
     );
     policy.quarantine_max_age = config.dlp.quarantine_max_age;
+    policy.compliance_contact = config.dlp.compliance_contact.clone();
     let policy = Arc::new(policy);
     // The patient name index is built before the first message is screened.
     let mut names_seen = carepost_delivery::protection_policy::NameFingerprints::new();

@@ -343,3 +343,56 @@ both_backends!(
         assert_eq!(reads(org.clone()).await, 1);
     }
 );
+
+both_backends!(
+    a_notify_compliance_rule_tells_the_compliance_contact_without_phi,
+    |db| async move {
+        let (store, org) = setup(&db).await;
+        let rules: carepost_policy::rules::RuleSet = toml::from_str(
+            r#"
+            [[rules]]
+            name = "tell-privacy-office"
+            when = { contains_phi = true }
+            then = [{ action = "notify-compliance" }]
+            "#,
+        )
+        .unwrap();
+        let mut policy =
+            ProtectionPolicy::new(carepost_policy::Scanner::with_defaults().unwrap(), rules);
+        policy.compliance_contact = Some("privacy@clinic.test".into());
+        let intake = Intake::new(
+            IntakeSettings::default(),
+            Arc::new(Notify::new()),
+            Arc::new(policy),
+        );
+        let phi = request(serde_json::json!({
+            "from": "desk@clinic.test",
+            "to": ["maria@patients.test"],
+            "subject": "Follow-up",
+            "text": "Maria Lopez, SSN 536-22-1234, needs her diabetes follow-up.",
+        }));
+        let (accepted, ..) = intake
+            .submit_api(&org, &sender(), &phi, None)
+            .await
+            .unwrap();
+        runner(&store).run_once().await.unwrap();
+        let captured = org.sandbox_messages(&sender(), 10, None).await.unwrap();
+        assert_eq!(captured.len(), 2, "the message and the notice");
+        let notice = captured
+            .iter()
+            .map(|c| String::from_utf8_lossy(c.raw.expose()).into_owned())
+            .find(|raw| raw.contains("privacy@clinic.test"))
+            .expect("a notice to the compliance contact");
+        assert!(notice.contains("tell-privacy-office"), "{notice}");
+        assert!(notice.contains(&accepted.id().to_string()), "{notice}");
+        assert!(notice.contains("SSN"), "types are named: {notice}");
+        for value in [
+            "536-22-1234",
+            "Maria",
+            "maria@patients.test",
+            "diabetes follow-up",
+        ] {
+            assert!(!notice.contains(value), "{value} leaked: {notice}");
+        }
+    }
+);
