@@ -61,3 +61,5 @@ pub const SUPPRESSION_ADD: &str = "suppression.add";
 pub const SUPPRESSION_LIST: &str = "suppression.list";
 /// An address was removed from the suppression list.
 pub const SUPPRESSION_REMOVE: &str = "suppression.remove";
+/// An organization's protection rules were replaced through the API.
+pub const POLICY_UPDATE: &str = "policy.update";

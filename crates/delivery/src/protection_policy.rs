@@ -22,8 +22,10 @@ const INLINE_SCAN_BYTES: usize = 256 * 1024;
 pub struct ProtectionPolicy {
     /// The detectors.
     pub scanner: Scanner,
-    /// The protection rules.
+    /// The configured protection rules (an organization may replace them with its own).
     pub rules: RuleSet,
+    /// Organizations' own rules, replacing `rules` for them.
+    org_rules: RwLock<HashMap<OrgId, Arc<RuleSet>>>,
     /// Each organization's patient names (rebuilt as contacts change).
     names: RwLock<HashMap<OrgId, Arc<PatientNameIndex>>>,
     /// How long a held message waits for review before it is rejected.
@@ -74,6 +76,7 @@ impl ProtectionPolicy {
         Self {
             scanner,
             rules,
+            org_rules: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             quarantine_max_age: Duration::from_secs(14 * 24 * 3600),
             compliance_contact: None,
@@ -86,6 +89,20 @@ impl ProtectionPolicy {
         names.get(&org).cloned().unwrap_or_default()
     }
 
+    /// The rules in force for `org`: its own, or the configured ones.
+    pub fn rules_for(&self, org: OrgId) -> Arc<RuleSet> {
+        let own = self.org_rules.read().unwrap_or_else(|p| p.into_inner());
+        own.get(&org)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(self.rules.clone()))
+    }
+
+    /// Makes `rules` (validated) `org`'s own.
+    pub fn set_rules(&self, org: OrgId, rules: RuleSet) {
+        let mut own = self.org_rules.write().unwrap_or_else(|p| p.into_inner());
+        own.insert(org, Arc::new(rules));
+    }
+
     /// Replaces `org`'s patient name index.
     pub fn set_names(&self, org: OrgId, index: PatientNameIndex) {
         let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
@@ -96,7 +113,8 @@ impl ProtectionPolicy {
     /// message itself says (subject findings, attachments) is filled in by the scan.
     pub fn screen(&self, org: OrgId, content: &[u8], facts: MessageFacts) -> Screened {
         let names = self.names(org);
-        let verdict = evaluate_message(&self.scanner, &names, &self.rules, content, facts);
+        let rules = self.rules_for(org);
+        let verdict = evaluate_message(&self.scanner, &names, &rules, content, facts);
         screened(&verdict)
     }
 
@@ -157,7 +175,26 @@ pub async fn refresh_names(
     Ok(())
 }
 
-/// Keeps every organization's patient name index current, checking every `every`.
+/// Loads the organizations' own rules from the store (set through the API on any node).
+/// Rules that no longer parse or validate are skipped with a warning: the previous rules
+/// stay in force.
+pub async fn refresh_rules(
+    store: &carepost_store::Store,
+    policy: &ProtectionPolicy,
+) -> Result<(), carepost_store::StoreError> {
+    for (org, value, _) in store.protection_rules().await? {
+        match serde_json::from_value::<RuleSet>(value) {
+            Ok(rules) if rules.validate().is_ok() => policy.set_rules(org, rules),
+            _ => {
+                tracing::warn!(%org, "stored protection rules are invalid; keeping the previous ones")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps every organization's patient name index and own rules current, checking every
+/// `every`.
 pub async fn keep_names_fresh(
     store: carepost_store::Store,
     policy: Arc<ProtectionPolicy>,
@@ -167,6 +204,9 @@ pub async fn keep_names_fresh(
     loop {
         if let Err(error) = refresh_names(&store, &policy, &mut seen).await {
             tracing::warn!(%error, "refreshing the patient name index failed");
+        }
+        if let Err(error) = refresh_rules(&store, &policy).await {
+            tracing::warn!(%error, "refreshing the protection rules failed");
         }
         tokio::time::sleep(every).await;
     }

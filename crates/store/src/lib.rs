@@ -30,6 +30,7 @@ mod keys;
 mod messages;
 mod migrate;
 mod orgs;
+mod protection_rules;
 mod quarantine;
 mod queue;
 mod reencrypt;

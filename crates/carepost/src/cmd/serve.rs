@@ -71,6 +71,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // The patient name index is built before the first message is screened.
     let mut names_seen = carepost_delivery::protection_policy::NameFingerprints::new();
     carepost_delivery::protection_policy::refresh_names(&store, &policy, &mut names_seen).await?;
+    carepost_delivery::protection_policy::refresh_rules(&store, &policy).await?;
     let intake = mail::intake(&config, wake.clone(), policy.clone());
     let transport = mail::transport(&config)?;
     let runner = QueueRunner::new(

@@ -586,3 +586,65 @@ fn a_credential_over_its_message_rate_gets_451_and_nothing_is_kept() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn rules_replaced_through_the_api_apply_at_once_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let token = created_secret(
+        dir.path(),
+        &["apikey", "create", "--scope", "messages:send,admin"],
+    );
+    let send = |base: String, token: String| async move {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/messages"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "from": "desk@clinic.test", "to": ["x@partner.test"],
+                "subject": "Hello", "text": "Hi",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        assert_eq!(send(server.base.clone(), token.clone()).await, 201);
+        let c = reqwest::Client::new();
+        let put = |body: serde_json::Value| {
+            c.put(format!("{}/api/v1/policy/rules", server.base))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+        };
+        let bad = put(
+            serde_json::json!({ "rules": [{ "name": "x", "then": [{ "action": "teleport" }] }] }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(bad.status(), 400);
+        let ok = put(serde_json::json!({
+            "baseline": "tls-verified",
+            "rules": [{
+                "name": "no-partner-mail",
+                "when": { "recipient_domains": ["partner.test"] },
+                "then": [{ "action": "block", "reason": "partners get the portal" }],
+            }],
+        }))
+        .await
+        .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(send(server.base.clone(), token.clone()).await, 422);
+    });
+    assert!(server.stop().success());
+    let again = Server::start(dir.path(), &[]);
+    rt.block_on(async {
+        assert_eq!(
+            send(again.base.clone(), token.clone()).await,
+            422,
+            "kept in the store"
+        );
+    });
+    assert!(again.stop().success());
+}

@@ -27,7 +27,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/v1/messages", post(messages::send))
         .route("/api/v1/messages/{id}", get(messages::status))
-        .route("/api/v1/policy/rules", get(policy::rules))
+        .route(
+            "/api/v1/policy/rules",
+            get(policy::rules).put(policy::replace),
+        )
         .route("/api/v1/quarantine", get(quarantine::list))
         .route("/api/v1/quarantine/{id}", get(quarantine::view))
         .route("/api/v1/quarantine/{id}/release", post(quarantine::release))

@@ -120,3 +120,12 @@ CREATE TABLE suppressions (
     created_at    INTEGER NOT NULL,
     UNIQUE (org_id, address_index)
 );
+
+-- An organization's own protection rules (JSON, as accepted by PUT /api/v1/policy/rules);
+-- without a row the configured rules apply. Rules are configuration, not PHI.
+CREATE TABLE protection_rules (
+    org_id     BLOB PRIMARY KEY REFERENCES organizations(id),
+    rules      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+);
