@@ -61,6 +61,45 @@ fn sandbox_raw(server: &Server, token: &str, id: &str) -> String {
     })
 }
 
+/// Sends `body` through the API (expecting 201) and waits, with a bounded number of
+/// polls, until the message's status satisfies `settled`; returns that status.
+async fn send_and_wait(
+    base: &str,
+    token: &str,
+    body: serde_json::Value,
+    settled: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{base}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..600 {
+        let status: serde_json::Value = c
+            .get(format!("{base}/api/v1/messages/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if settled(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("message {id} never settled");
+}
+
 /// Verifies `message` with dkimpy, answering its DNS query with `record` (the TXT value).
 fn dkimpy_verifies(message: &str, record: &str) -> bool {
     let script = r#"
@@ -237,46 +276,19 @@ fn the_send_api_queues_a_message_and_its_status_shows_the_delivery_evidence() {
         &["apikey", "create", "--scope", "messages:send,messages:read"],
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::new();
-        let r = c
-            .post(format!("{}/api/v1/messages", server.base))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({
-                "from": "desk@clinic.test",
-                "to": ["maria@patients.test"],
-                "subject": "Your visit",
-                "text": "See you soon.",
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for _ in 0..600 {
-            let status: serde_json::Value = c
-                .get(format!("{}/api/v1/messages/{id}", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if status["recipients"][0]["state"] == "delivered" {
-                let events = status["recipients"][0]["events"].to_string();
-                assert!(events.contains("sandbox"), "{status}");
-                assert_eq!(status["policy"]["disposition"], "deliver", "{status}");
-                assert_eq!(status["protection"], "tls-verified", "{status}");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the message was never delivered to the sandbox");
+    let body = serde_json::json!({
+        "from": "desk@clinic.test",
+        "to": ["maria@patients.test"],
+        "subject": "Your visit",
+        "text": "See you soon.",
     });
+    let status = rt.block_on(send_and_wait(&server.base, &token, body, |s| {
+        s["recipients"][0]["state"] == "delivered"
+    }));
+    let events = status["recipients"][0]["events"].to_string();
+    assert!(events.contains("sandbox"), "{status}");
+    assert_eq!(status["policy"]["disposition"], "deliver", "{status}");
+    assert_eq!(status["protection"], "tls-verified", "{status}");
     assert!(server.stop().success());
 }
 
@@ -471,40 +483,13 @@ fn through_smarthost(
         dir.path(),
         &["apikey", "create", "--scope", "messages:send,messages:read"],
     );
-    let status = rt.block_on(async {
-        let c = reqwest::Client::new();
-        let r = c
-            .post(format!("{}/api/v1/messages", server.base))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({
-                "from": "desk@clinic.test", "to": ["maria@anywhere.test"],
-                "subject": "Your visit", "text": "See you on Tuesday.",
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for _ in 0..600 {
-            let s: serde_json::Value = c
-                .get(format!("{}/api/v1/messages/{id}", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if s["recipients"][0]["attempts"].as_i64().unwrap_or(0) > 0 {
-                return s;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no delivery attempt was made");
+    let body = serde_json::json!({
+        "from": "desk@clinic.test", "to": ["maria@anywhere.test"],
+        "subject": "Your visit", "text": "See you on Tuesday.",
     });
+    let status = rt.block_on(send_and_wait(&server.base, &token, body, |s| {
+        s["recipients"][0]["attempts"].as_i64().unwrap_or(0) > 0
+    }));
     let received = peer.received();
     drop(server);
     (status, received)
