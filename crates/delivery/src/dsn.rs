@@ -90,24 +90,17 @@ pub fn build_delayed(
     until: &str,
     pending: &[Failed],
 ) -> Vec<u8> {
-    let mut human = format!(
-        "This is the carepost delivery system at {reporting_host}.\r\n\r\n\
-         Your message {message_id} has not been delivered yet to the following recipients.\r\n\
-         carepost keeps trying until {until}; you do not need to send it again.\r\n\r\n"
+    let (human, status) = report(
+        reporting_host,
+        message_id,
+        &format!(
+            "has not been delivered yet to the following recipients.\r\n\
+             carepost keeps trying until {until}; you do not need to send it again."
+        ),
+        "Nothing is sent to these recipients over an unprotected connection.",
+        &format!("Action: delayed\r\nWill-Retry-Until: {until}"),
+        pending,
     );
-    for f in pending {
-        human.push_str(&format!("  {}\r\n    {}\r\n", f.recipient, f.explanation));
-    }
-    human.push_str("\r\nNothing is sent to these recipients over an unprotected connection.\r\n");
-    let mut status =
-        format!("Reporting-MTA: dns; {reporting_host}\r\nX-Carepost-Message-Id: {message_id}\r\n");
-    for f in pending {
-        status.push_str(&format!(
-            "\r\nFinal-Recipient: rfc822; {}\r\nAction: delayed\r\nStatus: {}\r\nWill-Retry-Until: {until}\r\n",
-            f.recipient, f.status
-        ));
-        push_diagnostic(&mut status, f);
-    }
     assemble(
         postmaster,
         sender,
@@ -115,16 +108,6 @@ pub fn build_delayed(
         human,
         status,
     )
-}
-
-fn push_diagnostic(status: &mut String, f: &Failed) {
-    if let Some(d) = &f.diagnostic {
-        let one_line: String = d
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        status.push_str(&format!("Diagnostic-Code: {one_line}\r\n"));
-    }
 }
 
 /// Builds the notice from `postmaster` to `sender` about message `message_id`.
@@ -135,24 +118,14 @@ pub fn build(
     message_id: &str,
     failed: &[Failed],
 ) -> Vec<u8> {
-    let mut human = format!(
-        "This is the carepost delivery system at {reporting_host}.\r\n\r\n\
-         Your message {message_id} could not be delivered to the following recipients:\r\n\r\n"
+    let (human, status) = report(
+        reporting_host,
+        message_id,
+        "could not be delivered to the following recipients:",
+        "Nothing was sent to these recipients over an unprotected connection.",
+        "Action: failed",
+        failed,
     );
-    for f in failed {
-        human.push_str(&format!("  {}\r\n    {}\r\n", f.recipient, f.explanation));
-    }
-    human.push_str("\r\nNothing was sent to these recipients over an unprotected connection.\r\n");
-
-    let mut status =
-        format!("Reporting-MTA: dns; {reporting_host}\r\nX-Carepost-Message-Id: {message_id}\r\n");
-    for f in failed {
-        status.push_str(&format!(
-            "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\n",
-            f.recipient, f.status
-        ));
-        push_diagnostic(&mut status, f);
-    }
     assemble(
         postmaster,
         sender,
@@ -160,6 +133,44 @@ pub fn build(
         human,
         status,
     )
+}
+
+/// The readable part and the `message/delivery-status` part (RFC 3464) of a notice:
+/// `what` says what happened to the message, `action` holds the per-recipient fields
+/// besides the recipient, its status and the diagnostic.
+fn report(
+    reporting_host: &str,
+    message_id: &str,
+    what: &str,
+    closing: &str,
+    action: &str,
+    recipients: &[Failed],
+) -> (String, String) {
+    let mut human = format!(
+        "This is the carepost delivery system at {reporting_host}.\r\n\r\n\
+         Your message {message_id} {what}\r\n\r\n"
+    );
+    for f in recipients {
+        human.push_str(&format!("  {}\r\n    {}\r\n", f.recipient, f.explanation));
+    }
+    human.push_str(&format!("\r\n{closing}\r\n"));
+
+    let mut status =
+        format!("Reporting-MTA: dns; {reporting_host}\r\nX-Carepost-Message-Id: {message_id}\r\n");
+    for f in recipients {
+        status.push_str(&format!(
+            "\r\nFinal-Recipient: rfc822; {}\r\n{action}\r\nStatus: {}\r\n",
+            f.recipient, f.status
+        ));
+        if let Some(d) = &f.diagnostic {
+            let one_line: String = d
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            status.push_str(&format!("Diagnostic-Code: {one_line}\r\n"));
+        }
+    }
+    (human, status)
 }
 
 /// The `multipart/report` message around the two parts; the subject is fixed text.

@@ -165,11 +165,6 @@ impl QueueRunner {
         }
     }
 
-    /// The DKIM signers (to forget loaded keys after `carepost dkim generate`).
-    pub fn dkim(&self) -> &DkimSigning {
-        &self.dkim
-    }
-
     /// Runs until `shutdown` resolves. Claims left by an earlier run of this node are
     /// released first; a round cut short by shutdown leaves claims that the next start
     /// releases.

@@ -52,13 +52,6 @@ impl DkimSigning {
         }
     }
 
-    /// Forgets loaded keys, so the next message reads them again.
-    pub fn invalidate(&self) {
-        if let Ok(mut loaded) = self.loaded.write() {
-            loaded.clear();
-        }
-    }
-
     async fn signers(&self, scope: &OrgScope) -> Result<Arc<DomainSigners>, StoreError> {
         let org = scope.org_id();
         if let Ok(loaded) = self.loaded.read()

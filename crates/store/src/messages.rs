@@ -173,6 +173,18 @@ pub(crate) fn time(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+/// A stored message source, or a `Corrupt` error naming the message.
+pub(crate) fn parse_source(id: MessageId, s: &str) -> Result<MessageSource> {
+    MessageSource::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown source")))
+}
+
+/// A stored protection, or a `Corrupt` error naming the message.
+pub(crate) fn parse_protection(id: MessageId, s: &str) -> Result<Protection> {
+    Protection::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown protection")))
+}
+
 pub(crate) fn parse_state(s: &str) -> Result<DeliveryState> {
     DeliveryState::parse(s)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery state '{s}'")))
@@ -534,11 +546,9 @@ impl OrgScope {
         }
         Ok(Some(MessageStatus {
             id,
-            source: MessageSource::parse(&source)
-                .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown source")))?,
+            source: parse_source(id, &source)?,
             submitter,
-            protection: Protection::parse(&protection)
-                .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown protection")))?,
+            protection: parse_protection(id, &protection)?,
             requiretls,
             tags: tags.split_whitespace().map(str::to_owned).collect(),
             size,

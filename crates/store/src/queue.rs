@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::backend::{read, write};
 use crate::dialect::pick;
-use crate::messages::{Envelope, time};
+use crate::messages::{Envelope, parse_protection, parse_source, time};
 use crate::{OrgScope, Result, Store, StoreError, now_us};
 
 const EVENTS: &str = "delivery_events";
@@ -222,11 +222,9 @@ impl OrgScope {
             .await?;
         Ok(Some(QueuedMessage {
             id,
-            source: MessageSource::parse(&source)
-                .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown source")))?,
+            source: parse_source(id, &source)?,
             submitter,
-            protection: Protection::parse(&protection)
-                .ok_or_else(|| StoreError::Corrupt(format!("message {id}: unknown protection")))?,
+            protection: parse_protection(id, &protection)?,
             requiretls,
             envelope: self.open_envelope(id, &envelope).await?,
             content: Phi::new(content.to_vec()),
